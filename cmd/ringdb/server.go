@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringdb/ringdb/internal/config"
+	"github.com/ringdb/ringdb/internal/server"
+)
+
+func serverCmd() *cobra.Command {
+	var (
+		cfgFile string
+		seeds   string
+		cfg     config.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a ringdb node",
+		Long: `Run a ringdb node. With no flags it serves CQL on 127.0.0.1:9042 with data in ./ringdb-data,
+password authentication on, and the superuser 'cassandra' whose random password is written to
+<data-dir>/superuser.password on first start.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			final := config.Config{}
+			if cfgFile != "" {
+				if err := final.LoadFile(cfgFile); err != nil {
+					return err
+				}
+			}
+			// Flags given on the command line override the file.
+			fl := cmd.Flags()
+			set := func(name string, apply func()) {
+				if fl.Changed(name) {
+					apply()
+				}
+			}
+			set("data-dir", func() { final.DataDir = cfg.DataDir })
+			set("cluster-name", func() { final.ClusterName = cfg.ClusterName })
+			set("listen-address", func() { final.ListenAddress = cfg.ListenAddress })
+			set("storage-port", func() { final.StoragePort = cfg.StoragePort })
+			set("native-address", func() { final.NativeAddress = cfg.NativeAddress })
+			set("native-port", func() { final.NativePort = cfg.NativePort })
+			set("admin-address", func() { final.AdminAddress = cfg.AdminAddress })
+			set("dc", func() { final.DC = cfg.DC })
+			set("rack", func() { final.Rack = cfg.Rack })
+			set("num-tokens", func() { final.NumTokens = cfg.NumTokens })
+			set("certs-dir", func() { final.CertsDir = cfg.CertsDir })
+			set("join-token", func() { final.JoinToken = cfg.JoinToken })
+			set("commitlog-sync", func() { final.CommitlogSync = cfg.CommitlogSync })
+			set("authenticator", func() { final.Authenticator = config.NormalizeAuthenticator(cfg.Authenticator) })
+			set("log-level", func() { final.LogLevel = cfg.LogLevel })
+			set("seeds", func() {
+				final.Seeds = nil
+				for _, s := range strings.Split(seeds, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						final.Seeds = append(final.Seeds, s)
+					}
+				}
+			})
+			final.Authenticator = config.NormalizeAuthenticator(final.Authenticator)
+			final.EnsureDefaults()
+			var level slog.Level
+			_ = level.UnmarshalText([]byte(final.LogLevel))
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			node, err := server.Start(final, log)
+			if err != nil {
+				return err
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+			select {
+			case s := <-sig:
+				log.Info("shutting down", "signal", s.String())
+			case err := <-node.Done():
+				if err != nil {
+					log.Error("native transport stopped", "err", err)
+				}
+			}
+			if err := node.Close(); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgFile, "config", "", "YAML config file (cassandra.yaml key names)")
+	f.StringVar(&cfg.DataDir, "data-dir", "./ringdb-data", "data directory")
+	f.StringVar(&cfg.ClusterName, "cluster-name", "Test Cluster", "cluster name")
+	f.StringVar(&cfg.ListenAddress, "listen-address", "127.0.0.1", "internode listen address")
+	f.IntVar(&cfg.StoragePort, "storage-port", 7000, "internode port (mutual TLS only)")
+	f.StringVar(&cfg.NativeAddress, "native-address", "", "CQL native protocol address (default: listen address)")
+	f.IntVar(&cfg.NativePort, "native-port", 9042, "CQL native protocol port")
+	f.StringVar(&cfg.AdminAddress, "admin-address", "", "admin endpoint host:port, loopback only (default: <listen-address>:7199)")
+	f.StringVar(&seeds, "seeds", "", "comma-separated seed addresses")
+	f.StringVar(&cfg.DC, "dc", "datacenter1", "data center name")
+	f.StringVar(&cfg.Rack, "rack", "rack1", "rack name")
+	f.IntVar(&cfg.NumTokens, "num-tokens", 16, "number of vnode tokens")
+	f.StringVar(&cfg.CertsDir, "certs-dir", "", "internode certificates directory (default: <data-dir>/certs)")
+	f.StringVar(&cfg.JoinToken, "join-token", "", "one-time token to join an existing cluster")
+	f.StringVar(&cfg.CommitlogSync, "commitlog-sync", "periodic", "periodic (fsync every 10s) or batch (fsync before acknowledging)")
+	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}

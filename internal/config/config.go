@@ -1,0 +1,256 @@
+// Package config holds the node configuration: command-line flags and a YAML
+// file using cassandra.yaml key names, their documented defaults, and
+// validation that reports every problem at once.
+//
+// The package never opens sockets or files other than the YAML file it is
+// asked to read.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole node configuration. Each field names its
+// cassandra.yaml key (where one exists) and its default.
+type Config struct {
+	// ClusterName is cassandra.yaml cluster_name. Default "Test Cluster".
+	ClusterName string `yaml:"cluster_name"`
+	// DataDir is where the node keeps its data (first entry of
+	// data_file_directories; ringdb keeps everything under one directory).
+	// Default "./ringdb-data".
+	DataDir string `yaml:"data_dir"`
+	// DataFileDirectories is accepted for compatibility; its first entry
+	// overrides DataDir when DataDir is not set explicitly.
+	DataFileDirectories []string `yaml:"data_file_directories"`
+	// ListenAddress is listen_address, the internode address. Default 127.0.0.1.
+	ListenAddress string `yaml:"listen_address"`
+	// StoragePort is storage_port (internode, mTLS only). Default 7000.
+	StoragePort int `yaml:"storage_port"`
+	// NativeAddress is rpc_address, the CQL native protocol address.
+	// Default 127.0.0.1.
+	NativeAddress string `yaml:"rpc_address"`
+	// NativePort is native_transport_port. Default 9042.
+	NativePort int `yaml:"native_transport_port"`
+	// AdminAddress is the admin endpoint (JMX 7199 equivalent), host:port.
+	// Default <listen_address>:7199; it must be a loopback address.
+	AdminAddress string `yaml:"admin_address"`
+	// Seeds is the seed list (seed_provider parameters "seeds"). Default none.
+	Seeds []string `yaml:"seeds"`
+	// DC is the node's data center. Default "datacenter1".
+	DC string `yaml:"dc"`
+	// Rack is the node's rack. Default "rack1".
+	Rack string `yaml:"rack"`
+	// NumTokens is num_tokens (vnodes). Default 16.
+	NumTokens int `yaml:"num_tokens"`
+	// CertsDir holds ca.crt, node.crt and node.key for internode TLS.
+	// Default <data_dir>/certs.
+	CertsDir string `yaml:"certs_dir"`
+	// JoinToken is a one-time token to join an existing cluster. Default none.
+	JoinToken string `yaml:"join_token"`
+	// CommitlogSync is commitlog_sync: "periodic" (default) or "batch".
+	CommitlogSync string `yaml:"commitlog_sync"`
+	// CommitlogSyncPeriod is commitlog_sync_period; default 10s.
+	CommitlogSyncPeriod time.Duration `yaml:"commitlog_sync_period"`
+	// Authenticator is authenticator: "PasswordAuthenticator" (default) or
+	// "AllowAllAuthenticator" (development only, logged as insecure).
+	Authenticator string `yaml:"authenticator"`
+	// MaxFrameSize is native_transport_max_frame_size in bytes. Default 16 MiB.
+	MaxFrameSize int `yaml:"native_transport_max_frame_size"`
+	// MaxRequestsPerConnection bounds in-flight requests per client
+	// connection. Default 1024.
+	MaxRequestsPerConnection int `yaml:"native_transport_max_requests_per_connection"`
+	// MaxConnections bounds concurrent native connections
+	// (native_transport_max_concurrent_connections). Default 1024.
+	MaxConnections int `yaml:"native_transport_max_concurrent_connections"`
+	// WriteTimeout is write_request_timeout. Default 2s.
+	WriteTimeout time.Duration `yaml:"write_request_timeout"`
+	// ReadTimeout is read_request_timeout. Default 5s.
+	ReadTimeout time.Duration `yaml:"read_request_timeout"`
+	// RangeTimeout is range_request_timeout. Default 10s.
+	RangeTimeout time.Duration `yaml:"range_request_timeout"`
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Default returns a Config with every default filled in.
+func Default() Config {
+	var c Config
+	c.EnsureDefaults()
+	return c
+}
+
+// EnsureDefaults fills zero fields with their documented defaults.
+func (c *Config) EnsureDefaults() {
+	if c.ClusterName == "" {
+		c.ClusterName = "Test Cluster"
+	}
+	if c.DataDir == "" {
+		if len(c.DataFileDirectories) > 0 && c.DataFileDirectories[0] != "" {
+			c.DataDir = c.DataFileDirectories[0]
+		} else {
+			c.DataDir = "./ringdb-data"
+		}
+	}
+	if c.ListenAddress == "" {
+		c.ListenAddress = "127.0.0.1"
+	}
+	if c.StoragePort == 0 {
+		c.StoragePort = 7000
+	}
+	if c.NativeAddress == "" {
+		c.NativeAddress = c.ListenAddress
+	}
+	if c.NativePort == 0 {
+		c.NativePort = 9042
+	}
+	if c.AdminAddress == "" {
+		c.AdminAddress = net.JoinHostPort(c.ListenAddress, "7199")
+	}
+	if c.DC == "" {
+		c.DC = "datacenter1"
+	}
+	if c.Rack == "" {
+		c.Rack = "rack1"
+	}
+	if c.NumTokens == 0 {
+		c.NumTokens = 16
+	}
+	if c.CertsDir == "" {
+		c.CertsDir = c.DataDir + "/certs"
+	}
+	if c.CommitlogSync == "" {
+		c.CommitlogSync = "periodic"
+	}
+	if c.CommitlogSyncPeriod == 0 {
+		c.CommitlogSyncPeriod = 10 * time.Second
+	}
+	if c.Authenticator == "" {
+		c.Authenticator = "PasswordAuthenticator"
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = 16 << 20
+	}
+	if c.MaxRequestsPerConnection == 0 {
+		c.MaxRequestsPerConnection = 1024
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 1024
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 2 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 5 * time.Second
+	}
+	if c.RangeTimeout == 0 {
+		c.RangeTimeout = 10 * time.Second
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}
+
+// LoadFile reads a YAML file (cassandra.yaml key names) on top of c.
+// Unknown keys are an error so that typos do not pass silently.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: read %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config: parse %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate checks the configuration and returns every problem found, each
+// naming its key, joined into one error.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	listen, err := netip.ParseAddr(c.ListenAddress)
+	if err != nil {
+		bad("listen_address", "%q is not an IP address", c.ListenAddress)
+	} else if listen.IsUnspecified() {
+		bad("listen_address", "%s is the wildcard address; a node must listen on one specific address", c.ListenAddress)
+	}
+	if native, err := netip.ParseAddr(c.NativeAddress); err != nil {
+		bad("rpc_address", "%q is not an IP address", c.NativeAddress)
+	} else if native.IsUnspecified() {
+		bad("rpc_address", "%s is the wildcard address; give the specific address clients use", c.NativeAddress)
+	}
+	for key, p := range map[string]int{"storage_port": c.StoragePort, "native_transport_port": c.NativePort} {
+		if p <= 0 || p > 65535 {
+			bad(key, "%d is not a valid port", p)
+		}
+	}
+	if host, port, err := net.SplitHostPort(c.AdminAddress); err != nil {
+		bad("admin_address", "%q is not host:port", c.AdminAddress)
+	} else if a, err := netip.ParseAddr(host); err != nil || !a.IsLoopback() {
+		bad("admin_address", "%q must be a loopback address (the admin endpoint is never exposed)", host)
+	} else if port == "" {
+		bad("admin_address", "missing port")
+	}
+	for _, s := range c.Seeds {
+		if _, err := netip.ParseAddr(s); err != nil {
+			bad("seeds", "%q is not an IP address", s)
+		}
+	}
+	if c.NumTokens < 1 || c.NumTokens > 256 {
+		bad("num_tokens", "%d out of range 1..256", c.NumTokens)
+	}
+	switch c.CommitlogSync {
+	case "periodic", "batch":
+	default:
+		bad("commitlog_sync", "%q must be periodic or batch", c.CommitlogSync)
+	}
+	if c.CommitlogSyncPeriod <= 0 {
+		bad("commitlog_sync_period", "must be positive")
+	}
+	switch c.Authenticator {
+	case "PasswordAuthenticator", "AllowAllAuthenticator":
+	default:
+		bad("authenticator", "%q must be PasswordAuthenticator or AllowAllAuthenticator", c.Authenticator)
+	}
+	if c.MaxFrameSize < 64<<10 || c.MaxFrameSize > 256<<20 {
+		bad("native_transport_max_frame_size", "%d out of range 64KiB..256MiB", c.MaxFrameSize)
+	}
+	if c.MaxRequestsPerConnection < 1 {
+		bad("native_transport_max_requests_per_connection", "must be at least 1")
+	}
+	if c.MaxConnections < 1 {
+		bad("native_transport_max_concurrent_connections", "must be at least 1")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// NormalizeAuthenticator maps the short names accepted on the command line
+// ("AllowAll", "Password") and Cassandra's fully qualified class names to
+// the canonical names Validate accepts.
+func NormalizeAuthenticator(s string) string {
+	s = strings.TrimPrefix(s, "org.apache.cassandra.auth.")
+	switch strings.ToLower(s) {
+	case "allowall", "allowallauthenticator":
+		return "AllowAllAuthenticator"
+	case "password", "passwordauthenticator":
+		return "PasswordAuthenticator"
+	}
+	return s
+}

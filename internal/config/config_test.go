@@ -1,0 +1,74 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults must validate: %v", err)
+	}
+	if c.NativePort != 9042 || c.StoragePort != 7000 || c.AdminAddress != "127.0.0.1:7199" || c.NumTokens != 16 {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestAdminFollowsListenAddress(t *testing.T) {
+	c := Config{ListenAddress: "127.0.0.2"}
+	c.EnsureDefaults()
+	if c.AdminAddress != "127.0.0.2:7199" || c.NativeAddress != "127.0.0.2" {
+		t.Fatalf("got admin %s native %s", c.AdminAddress, c.NativeAddress)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Config{ListenAddress: "0.0.0.0", NativeAddress: "nope", AdminAddress: "10.0.0.1:7199",
+		CommitlogSync: "sometimes", NumTokens: 1000, Authenticator: "Foo", Seeds: []string{"x"}}
+	c.EnsureDefaults()
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, key := range []string{"listen_address", "rpc_address", "admin_address", "commitlog_sync", "num_tokens", "authenticator", "seeds"} {
+		if !strings.Contains(err.Error(), key+":") {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ringdb.yaml")
+	yml := "cluster_name: prod\ncommitlog_sync: batch\ncommitlog_sync_period: 50ms\nnum_tokens: 8\nseeds: [127.0.0.1, 127.0.0.2]\n"
+	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	if err := c.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	c.EnsureDefaults()
+	if c.ClusterName != "prod" || c.CommitlogSync != "batch" || c.CommitlogSyncPeriod != 50*time.Millisecond || c.NumTokens != 8 || len(c.Seeds) != 2 {
+		t.Fatalf("got %+v", c)
+	}
+	if err := os.WriteFile(p, []byte("clustr_name: typo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var c2 Config
+	if err := c2.LoadFile(p); err == nil {
+		t.Fatal("unknown key must be rejected")
+	}
+}
+
+func TestNormalizeAuthenticator(t *testing.T) {
+	for in, want := range map[string]string{"AllowAll": "AllowAllAuthenticator", "org.apache.cassandra.auth.PasswordAuthenticator": "PasswordAuthenticator"} {
+		if got := NormalizeAuthenticator(in); got != want {
+			t.Errorf("%s: got %s want %s", in, got, want)
+		}
+	}
+}

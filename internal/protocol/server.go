@@ -1,0 +1,656 @@
+package protocol
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ringdb/ringdb/internal/cqlerr"
+	"github.com/ringdb/ringdb/internal/protocol/frame"
+	"github.com/ringdb/ringdb/internal/query"
+	"github.com/ringdb/ringdb/internal/schema"
+	"github.com/ringdb/ringdb/internal/types"
+)
+
+// Authenticator checks SASL PLAIN credentials.
+type Authenticator interface {
+	// Authenticate returns whether the user is a superuser, or an error for
+	// bad credentials.
+	Authenticate(user, password string) (bool, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Addr is the listen address (host:port). Required.
+	Addr string
+	// Processor executes statements. Required.
+	Processor *query.Processor
+	// Auth checks passwords; nil means AllowAllAuthenticator.
+	Auth Authenticator
+	// MaxFrameSize bounds a request body in bytes. Default 16 MiB.
+	MaxFrameSize int
+	// MaxConnections bounds concurrent connections. Default 1024.
+	MaxConnections int
+	// MaxRequestsPerConnection bounds in-flight requests per connection.
+	// Default 1024.
+	MaxRequestsPerConnection int
+	// HandshakeTimeout bounds the time from accept to READY/AUTH_SUCCESS.
+	// Default 10s.
+	HandshakeTimeout time.Duration
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a CQL native protocol server.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	ln   net.Listener
+	sem  chan struct{}
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns a server; call Listen then Serve.
+func New(opts Options) *Server {
+	if opts.MaxFrameSize == 0 {
+		opts.MaxFrameSize = 16 << 20
+	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = 1024
+	}
+	if opts.MaxRequestsPerConnection == 0 {
+		opts.MaxRequestsPerConnection = 1024
+	}
+	if opts.HandshakeTimeout == 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{}}
+}
+
+// Listen opens the listening socket.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("native transport: listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() error {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("native transport: accept: %w", err)
+		}
+		select {
+		case s.sem <- struct{}{}:
+		default:
+			s.log.Warn("rejecting client connection: too many connections", "remote", nc.RemoteAddr().String(), "max", s.opts.MaxConnections)
+			nc.Close()
+			continue
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			<-s.sem
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			<-s.sem
+		}()
+	}
+}
+
+// Close stops accepting, closes every connection and waits for their
+// goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// PublishSchemaChange sends a SCHEMA_CHANGE event to every connection
+// registered for it.
+func (s *Server) PublishSchemaChange(ch schema.Change) {
+	sc := toFrameChange(ch)
+	s.broadcast(frame.EventSchemaChange, func(dst []byte) []byte { return frame.AppendEventSchemaChange(dst, sc) })
+}
+
+// PublishStatusChange sends a STATUS_CHANGE (UP/DOWN) event.
+func (s *Server) PublishStatusChange(change string, addr netip.AddrPort) {
+	s.broadcast(frame.EventStatusChange, func(dst []byte) []byte { return frame.AppendEventStatusChange(dst, change, addr) })
+}
+
+// PublishTopologyChange sends a TOPOLOGY_CHANGE event.
+func (s *Server) PublishTopologyChange(change string, addr netip.AddrPort) {
+	s.broadcast(frame.EventTopologyChange, func(dst []byte) []byte { return frame.AppendEventTopologyChange(dst, change, addr) })
+}
+
+func (s *Server) broadcast(event string, body func([]byte) []byte) {
+	s.mu.Lock()
+	var targets []*conn
+	for c := range s.conns {
+		if c.registered(event) {
+			targets = append(targets, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range targets {
+		c.sendEvent(body)
+	}
+}
+
+func toFrameChange(ch schema.Change) *frame.SchemaChange {
+	return &frame.SchemaChange{ChangeType: string(ch.Type), Target: ch.Target, Keyspace: ch.Keyspace, Name: ch.Name}
+}
+
+// conn is one client connection.
+type conn struct {
+	s  *Server
+	nc net.Conn
+
+	// out carries finished frames to the writer goroutine.
+	out  chan []byte
+	done chan struct{}
+	fw   frame.FrameWriter
+	fwMu sync.Mutex
+
+	stateMu     sync.Mutex
+	session     query.Session
+	ready       bool
+	authPending bool
+	events      map[string]bool
+	compression frame.Compression
+
+	inflight chan struct{}
+	reqWG    sync.WaitGroup
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{s: s, nc: nc, out: make(chan []byte, 128), done: make(chan struct{}),
+		events: map[string]bool{}, inflight: make(chan struct{}, s.opts.MaxRequestsPerConnection)}
+}
+
+func (c *conn) registered(event string) bool {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	return c.events[event]
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	writerDone := make(chan struct{})
+	go c.writer(writerDone)
+	defer func() {
+		c.reqWG.Wait()
+		close(c.done)
+		<-writerDone
+	}()
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
+	r := frame.NewReader(bufio.NewReaderSize(c.nc, 64<<10), c.s.opts.MaxFrameSize)
+	var scratch []byte
+	for {
+		h, body, err := r.Next()
+		if err != nil {
+			c.readError(err)
+			return
+		}
+		c.stateMu.Lock()
+		comp := c.compression
+		c.stateMu.Unlock()
+		req, sc, err := frame.OpenRequest(h, body, comp, c.s.opts.MaxFrameSize, scratch)
+		scratch = sc
+		if err != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
+			return
+		}
+		// Requests before the handshake completes run inline, in order.
+		c.stateMu.Lock()
+		ready := c.ready
+		c.stateMu.Unlock()
+		if !ready {
+			if !c.handshake(h, req.Body) {
+				return
+			}
+			continue
+		}
+		// Copy the body: the reader reuses its buffer for the next frame.
+		bodyCopy := append([]byte(nil), req.Body...)
+		select {
+		case c.inflight <- struct{}{}:
+		default:
+			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.Overloaded, Message: fmt.Sprintf("Too many in-flight requests on this connection (max %d)", c.s.opts.MaxRequestsPerConnection)})
+			continue
+		}
+		c.reqWG.Add(1)
+		go func(h frame.Header, body []byte, tracing bool) {
+			defer func() {
+				<-c.inflight
+				c.reqWG.Done()
+			}()
+			c.handle(h, body)
+		}(h, bodyCopy, req.Tracing)
+	}
+}
+
+func (c *conn) readError(err error) {
+	var uv *frame.UnsupportedVersionError
+	var tooBig *frame.FrameTooLargeError
+	var pe *frame.ProtocolError
+	switch {
+	case errors.As(err, &uv):
+		c.s.log.Debug("client asked for an unsupported protocol version", "remote", c.nc.RemoteAddr().String(), "version", uv.Version)
+		c.send(uv.AppendResponse(nil))
+	case errors.As(err, &tooBig):
+		c.sendError(tooBig.Stream, cqlerr.Protocolf("Request is too big: length %d exceeds maximum allowed length %d.", tooBig.Length, tooBig.Max))
+	case errors.As(err, &pe):
+		c.sendError(pe.Stream, cqlerr.Protocolf("%s", pe.Message))
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.s.log.Debug("closing client connection: handshake timeout", "remote", c.nc.RemoteAddr().String())
+			return
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			c.sendError(0, cqlerr.Protocolf("%v", err))
+		}
+	}
+}
+
+// handshake handles OPTIONS, STARTUP and AUTH_RESPONSE; it reports false
+// when the connection must close.
+func (c *conn) handshake(h frame.Header, body []byte) bool {
+	switch h.Opcode {
+	case frame.OpOptions:
+		c.sendSupported(h.Stream)
+		return true
+	case frame.OpStartup:
+		opts, err := frame.DecodeStartup(body)
+		if err != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
+			return false
+		}
+		comp := frame.NoCompression
+		if name := opts[frame.OptionCompression]; name != "" {
+			var ok bool
+			if comp, ok = frame.ParseCompression(strings.ToLower(name)); !ok {
+				c.sendError(h.Stream, cqlerr.Protocolf("Unknown compression algorithm: %s", name))
+				return false
+			}
+		}
+		if v := opts[frame.OptionCQLVersion]; v != "" && !strings.HasPrefix(v, "3.") {
+			c.sendError(h.Stream, cqlerr.Protocolf("Invalid or unsupported CQL version %s; supported is 3.4.5", v))
+			return false
+		}
+		if c.s.opts.Auth != nil {
+			c.reply(h.Stream, frame.OpAuthenticate, func(dst []byte) []byte {
+				return frame.AppendAuthenticate(dst, "org.apache.cassandra.auth.PasswordAuthenticator")
+			})
+			c.setCompression(comp)
+			c.stateMu.Lock()
+			c.authPending = true
+			c.stateMu.Unlock()
+			return true
+		}
+		c.reply(h.Stream, frame.OpReady, func(dst []byte) []byte { return dst })
+		c.setCompression(comp)
+		c.markReady(query.Session{})
+		return true
+	case frame.OpAuthResponse:
+		c.stateMu.Lock()
+		pending := c.authPending
+		c.stateMu.Unlock()
+		if !pending {
+			c.sendError(h.Stream, cqlerr.Protocolf("Unexpected AUTH_RESPONSE before STARTUP"))
+			return false
+		}
+		token, err := frame.DecodeAuthResponse(body)
+		if err != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
+			return false
+		}
+		user, pass, ok := parsePlain(token)
+		if !ok {
+			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Invalid SASL PLAIN token"})
+			return true
+		}
+		super, err := c.s.opts.Auth.Authenticate(user, pass)
+		if err != nil {
+			c.s.log.Info("client authentication failed", "remote", c.nc.RemoteAddr().String(), "user", user)
+			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Provided username " + user + " and/or password are incorrect"})
+			return true
+		}
+		c.reply(h.Stream, frame.OpAuthSuccess, func(dst []byte) []byte { return frame.AppendAuthSuccess(dst, nil) })
+		c.markReady(query.Session{User: user, Superuser: super})
+		return true
+	default:
+		c.stateMu.Lock()
+		pending := c.authPending
+		c.stateMu.Unlock()
+		if pending {
+			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.Unauthorized, Message: "You have not logged in"})
+			return true
+		}
+		c.sendError(h.Stream, cqlerr.Protocolf("Unexpected message %s, expecting STARTUP or OPTIONS", h.Opcode))
+		return true
+	}
+}
+
+func (c *conn) setCompression(comp frame.Compression) {
+	c.stateMu.Lock()
+	c.compression = comp
+	c.stateMu.Unlock()
+	c.fwMu.Lock()
+	c.fw.Compression = comp
+	c.fwMu.Unlock()
+}
+
+func (c *conn) markReady(s query.Session) {
+	c.stateMu.Lock()
+	c.ready, c.authPending, c.session = true, false, s
+	c.stateMu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Time{})
+}
+
+// parsePlain splits a SASL PLAIN token: [authzid] NUL authcid NUL passwd.
+func parsePlain(tok []byte) (string, string, bool) {
+	parts := strings.Split(string(tok), "\x00")
+	if len(parts) != 3 {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}
+
+func (c *conn) sendSupported(stream int16) {
+	c.reply(stream, frame.OpSupported, func(dst []byte) []byte {
+		return frame.AppendSupported(dst, map[string][]string{
+			frame.OptionCQLVersion:       {"3.4.5"},
+			frame.OptionCompression:      frame.SupportedCompressions,
+			frame.OptionProtocolVersions: frame.SupportedProtocolVersions,
+		})
+	})
+}
+
+// handle executes one request after the handshake.
+func (c *conn) handle(h frame.Header, body []byte) {
+	p := c.s.opts.Processor
+	ctx := context.Background()
+	c.stateMu.Lock()
+	sess := c.session
+	c.stateMu.Unlock()
+	var res *query.Result
+	var err error
+	switch h.Opcode {
+	case frame.OpOptions:
+		c.sendSupported(h.Stream)
+		return
+	case frame.OpStartup, frame.OpAuthResponse:
+		c.sendError(h.Stream, cqlerr.Protocolf("Unexpected message %s, the connection is already initialised", h.Opcode))
+		return
+	case frame.OpQuery:
+		q, derr := frame.DecodeQuery(body)
+		if derr != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", derr))
+			return
+		}
+		params := toParams(&q.Params)
+		res, err = p.Query(ctx, &sess, q.Query, params)
+		c.writeResult(h.Stream, res, err, params.SkipMetadata, nil)
+	case frame.OpPrepare:
+		q, derr := frame.DecodePrepare(body)
+		if derr != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", derr))
+			return
+		}
+		ps, perr := p.Prepare(ctx, &sess, q)
+		if perr != nil {
+			c.sendError(h.Stream, perr)
+			return
+		}
+		c.reply(h.Stream, frame.OpResult, func(dst []byte) []byte {
+			pr := &frame.PreparedResult{ID: ps.ID, BindColumns: toSpecs(ps.Vars), PKIndexes: ps.PKIndexes}
+			if ps.ResultColumns == nil {
+				pr.Result = frame.RowsMetadata{NoMetadata: true}
+			} else {
+				pr.Result = frame.RowsMetadata{Columns: toSpecs(ps.ResultColumns)}
+			}
+			return frame.AppendResultPrepared(dst, pr)
+		})
+		return
+	case frame.OpExecute:
+		e, derr := frame.DecodeExecute(body)
+		if derr != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", derr))
+			return
+		}
+		params := toParams(&e.Params)
+		res, err = p.Execute(ctx, &sess, e.ID, params)
+		c.writeResult(h.Stream, res, err, params.SkipMetadata, nil)
+	case frame.OpBatch:
+		b, derr := frame.DecodeBatch(body)
+		if derr != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", derr))
+			return
+		}
+		entries := make([]query.BatchEntry, len(b.Statements))
+		for i, st := range b.Statements {
+			entries[i] = query.BatchEntry{Query: st.Query, ID: st.ID, Prepared: st.Prepared, Values: st.Values}
+		}
+		params := &query.Params{Consistency: b.Consistency, SerialConsistency: b.SerialConsistency, Timestamp: b.DefaultTimestamp, HasTimestamp: b.HasTimestamp}
+		res, err = p.Batch(ctx, &sess, b.Type, entries, params)
+		c.writeResult(h.Stream, res, err, false, nil)
+	case frame.OpRegister:
+		evs, derr := frame.DecodeRegister(body)
+		if derr != nil {
+			c.sendError(h.Stream, cqlerr.Protocolf("%v", derr))
+			return
+		}
+		c.stateMu.Lock()
+		for _, e := range evs {
+			switch e {
+			case frame.EventSchemaChange, frame.EventStatusChange, frame.EventTopologyChange:
+				c.events[e] = true
+			default:
+				c.stateMu.Unlock()
+				c.sendError(h.Stream, cqlerr.Protocolf("Invalid value '%s' for Event.Type", e))
+				return
+			}
+		}
+		c.stateMu.Unlock()
+		c.reply(h.Stream, frame.OpReady, func(dst []byte) []byte { return dst })
+		return
+	default:
+		c.sendError(h.Stream, cqlerr.Protocolf("Unknown or unexpected opcode %s", h.Opcode))
+		return
+	}
+	if err == nil && res != nil && res.Kind == query.ResultSetKeyspace {
+		c.stateMu.Lock()
+		c.session.Keyspace = res.Keyspace
+		c.stateMu.Unlock()
+	}
+}
+
+func toParams(q *frame.QueryParams) *query.Params {
+	return &query.Params{Consistency: q.Consistency, Values: q.Values, Names: q.Names, PageSize: q.PageSize,
+		PagingState: q.PagingState, SerialConsistency: q.SerialConsistency, Timestamp: q.DefaultTimestamp,
+		HasTimestamp: q.HasTimestamp, SkipMetadata: q.SkipMetadata}
+}
+
+func toSpecs(cols []query.ColumnSpec) []frame.ColumnSpec {
+	out := make([]frame.ColumnSpec, len(cols))
+	for i, col := range cols {
+		out[i] = frame.ColumnSpec{Keyspace: col.Keyspace, Table: col.Table, Name: col.Name, Type: types.AppendOption(nil, col.Type)}
+	}
+	return out
+}
+
+func (c *conn) writeResult(stream int16, res *query.Result, err error, skipMeta bool, _ []string) {
+	if err != nil {
+		c.sendError(stream, err)
+		return
+	}
+	var x *frame.Extras
+	if len(res.Warnings) > 0 {
+		x = &frame.Extras{Warnings: res.Warnings}
+	}
+	c.replyExtras(stream, frame.OpResult, x, func(dst []byte) []byte {
+		switch res.Kind {
+		case query.ResultRows:
+			md := &frame.RowsMetadata{PagingState: res.Rows.PagingState}
+			if skipMeta {
+				md.NoMetadata = true
+				md.Columns = make([]frame.ColumnSpec, len(res.Rows.Columns))
+			} else {
+				md.Columns = toSpecs(res.Rows.Columns)
+			}
+			dst = frame.AppendInt(dst, frame.ResultRows)
+			dst = frame.AppendRowsMetadata(dst, md)
+			dst = frame.AppendInt(dst, int32(res.Rows.Count))
+			return append(dst, res.Rows.Data...)
+		case query.ResultSetKeyspace:
+			return frame.AppendResultSetKeyspace(dst, res.Keyspace)
+		case query.ResultSchemaChange:
+			return frame.AppendResultSchemaChange(dst, toFrameChange(res.Change))
+		}
+		return frame.AppendResultVoid(dst)
+	})
+}
+
+// sendError writes an ERROR frame for err.
+func (c *conn) sendError(stream int16, err error) {
+	e := cqlerr.From(err)
+	if e.Code == cqlerr.ServerError {
+		c.s.log.Error("request failed", "remote", c.nc.RemoteAddr().String(), "err", e.Message)
+	}
+	er := &frame.ErrorResponse{Code: frame.ErrorCode(e.Code), Message: e.Message, Consistency: frame.Consistency(e.Consistency),
+		Required: e.Required, Alive: e.Alive, Received: e.Alive, BlockFor: e.Required, NumFailures: e.NumFailures,
+		WriteType: e.WriteType, DataPresent: e.DataPresent, Keyspace: e.Keyspace, Table: e.Table, UnpreparedID: e.ID}
+	c.reply(stream, frame.OpError, func(dst []byte) []byte { return frame.AppendError(dst, er) })
+}
+
+func (c *conn) reply(stream int16, op frame.Opcode, body func([]byte) []byte) {
+	c.replyExtras(stream, op, nil, body)
+}
+
+func (c *conn) replyExtras(stream int16, op frame.Opcode, x *frame.Extras, body func([]byte) []byte) {
+	buf, start := c.fw.Begin(make([]byte, 0, 256), stream, op, x)
+	buf = body(buf)
+	c.fwMu.Lock()
+	out, err := c.fw.Finish(buf, start)
+	c.fwMu.Unlock()
+	if err != nil {
+		c.s.log.Error("encoding response failed", "err", err)
+		if op != frame.OpError {
+			c.sendError(stream, cqlerr.Serverf("%v", err))
+		}
+		return
+	}
+	c.send(out)
+}
+
+func (c *conn) sendEvent(body func([]byte) []byte) {
+	c.reply(frame.EventStream, frame.OpEvent, body)
+}
+
+func (c *conn) send(b []byte) {
+	select {
+	case c.out <- b:
+	case <-c.done:
+	}
+}
+
+// writer writes queued frames, flushing when the queue is empty.
+func (c *conn) writer(done chan struct{}) {
+	defer close(done)
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	for {
+		select {
+		case b := <-c.out:
+			if _, err := w.Write(b); err != nil {
+				c.nc.Close()
+				c.drain()
+				return
+			}
+			if len(c.out) == 0 {
+				if err := w.Flush(); err != nil {
+					c.nc.Close()
+					c.drain()
+					return
+				}
+			}
+		case <-c.done:
+			for {
+				select {
+				case b := <-c.out:
+					_, _ = w.Write(b)
+				default:
+					_ = w.Flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// drain discards queued frames after a write failure until the connection
+// is done, so senders never block.
+func (c *conn) drain() {
+	for {
+		select {
+		case <-c.out:
+		case <-c.done:
+			return
+		}
+	}
+}

@@ -1,0 +1,93 @@
+// Package storage is ringdb's storage engine: Cassandra's data model
+// (partitions, clustering rows, cells with write timestamps and TTLs,
+// tombstones of every granularity) on one CockroachDB Pebble instance per
+// node, whose WAL is the commit log.
+//
+// # What it owns
+//
+// Durable storage of mutations for every table, reads of one partition
+// (slices, reversed, limits, static row), token-ordered partition scans,
+// raw partition reads with tombstones for read repair and streaming,
+// gc_grace_seconds purging, TRUNCATE/DROP, and a small synced metadata
+// key/value store (schema, roles, hints) in the same Pebble instance.
+//
+// # What it must never do
+//
+// It never touches the network, never parses CQL, and knows nothing about
+// CQL types: partition keys, clustering keys, collection paths and values
+// are opaque bytes. Clustering keys and paths arrive order-encoded
+// (bytewise order is clustering order, components prefix-free), so a
+// clustering prefix P covers exactly the keys starting with the bytes P.
+// Writes are blind: Apply never reads existing data.
+//
+// # Key layout
+//
+//	meta:      'm' | key
+//	data:      'd' | table id (16) | token (8, big-endian, sign bit flipped)
+//	           | partition key (0x00 escaped as 0x00 0xFF, ended by 0x00 0x01)
+//	           | kind (1) [| clustering]
+//	kind 0     partition header: partition deletion and all range tombstones
+//	kind 1     static row
+//	kind 2     a regular row; the order-encoded clustering follows
+//	kind 3     never stored; the exclusive upper bound of a partition
+//
+// Keys therefore sort by (table, token, partition key bytes, header, static,
+// clustering): a partition is one contiguous range, a slice is a sub-range
+// the iterator seeks to directly (SeekGE forwards, SeekLT/Prev reversed),
+// a table is one range (DropTable is one DeleteRange), and a token range is
+// one range (ScanPartitions).
+//
+// Range tombstones live together in the header, not interleaved with rows:
+// a read of any slice finds every tombstone covering it with the one seek it
+// makes anyway, and the read then checks each row against them in memory.
+// This favours the common case (few range tombstones per partition) over
+// partitions with very many of them.
+//
+// # Values and merging
+//
+// Every write is a Pebble Merge of a fragment (a row's marker, deletion,
+// complex deletions and cells, or a header's deletions), never a Set. The
+// merger (merger.go) reconciles fragments with Cassandra's rules
+// (reconcile.go): per cell the higher timestamp wins, on a tie a tombstone
+// beats a live cell and then the greater value, then the later expiry.
+// These rules are commutative, associative and fully deterministic, so
+// operand order and grouping do not matter and replicas with the same
+// writes store the same bytes. Values start with a format byte (formatV1);
+// decoders validate everything and return errors, never panic.
+//
+// Expiring data: a cell or marker with ExpiresAt is dead at Now >=
+// ExpiresAt. The merger turns an expired cell into a tombstone whose
+// LocalDeletionTime is its write time, ExpiresAt - TTL (as Cassandra does),
+// so it is purgeable gc_grace after it was written.
+//
+// # Purging (gc_grace_seconds)
+//
+// When Pebble merges a key with includesBase (all of the key's data is in
+// the merge: every read, and compactions that reach the key's oldest
+// version), the merger drops tombstones whose LocalDeletionTime is more
+// than gc_grace ago, together with what they shadow, and deletes fragments
+// left empty. Partition deletions and range tombstones shadow other keys,
+// so their merger may drop them only after Compact's gc pass (gc.go) has
+// copied them into every row they cover and marked them pushed. As in
+// Cassandra, data older than a purged tombstone that arrives after the
+// purge (a late hint or repair) is live again: repair within gc_grace.
+//
+// # Invariants
+//
+//   - Stored fragments are canonical: cells sorted by (Column, Path) and
+//     unique, complex deletions sorted by column and unique, range
+//     tombstones sorted and unique by bounds, data shadowed by the
+//     fragment's own deletions removed.
+//   - Timestamps are positive; a zero MarkedForDeleteAt means no deletion
+//     and a zero LivenessInfo.Timestamp means no row marker.
+//   - Rows returned by ReadPartition are live at Now: a live marker or at
+//     least one live cell, after partition, range, row, complex and cell
+//     deletions and TTL expiry.
+//
+// # Durability
+//
+// SyncBatch commits each Apply with a synced WAL write (Pebble's group
+// commit shares fsyncs between concurrent writers). SyncPeriodic commits
+// without sync and a goroutine fsyncs the WAL every SyncPeriod. Metadata
+// writes are always synced.
+package storage
