@@ -19,10 +19,10 @@ import (
 
 // testNode is an in-process node on a free loopback port.
 type testNode struct {
-	t       *testing.T
-	cfg     config.Config
-	node    *server.Node
-	port    int
+	t        *testing.T
+	cfg      config.Config
+	node     *server.Node
+	port     int
 	password string
 }
 

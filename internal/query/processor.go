@@ -111,15 +111,15 @@ type Session struct {
 
 // Params are the execution parameters of a QUERY, EXECUTE or BATCH.
 type Params struct {
-	Consistency      frame.Consistency
-	Values           []frame.Value
-	Names            []string
-	PageSize         int32
-	PagingState      []byte
+	Consistency       frame.Consistency
+	Values            []frame.Value
+	Names             []string
+	PageSize          int32
+	PagingState       []byte
 	SerialConsistency frame.Consistency
-	Timestamp        int64
-	HasTimestamp     bool
-	SkipMetadata     bool
+	Timestamp         int64
+	HasTimestamp      bool
+	SkipMetadata      bool
 }
 
 // ColumnSpec describes one result or bind column.
