@@ -59,6 +59,36 @@ type restrictions struct {
 	multiTuples [][][]byte
 	// slicePos is the clustering position the slice applies to.
 	slicePos int
+	// tupleFilters check multi-column slices over columns of mixed order.
+	tupleFilters []tupleFilter
+}
+
+// tupleFilter is a multi-column slice checked per row, comparing the
+// clustering tuple in the columns' logical (not storage) order.
+type tupleFilter struct {
+	cols []*schema.Column
+	op   cql.Operator
+	vals [][]byte
+}
+
+func (f *tupleFilter) match(t *schema.Table, rv *rowView) bool {
+	cmp := 0
+	for i, col := range f.cols {
+		v := rv.vals[len(t.PartitionKey)+col.Position]
+		if cmp = types.Compare(col.Type, v, f.vals[i]); cmp != 0 {
+			break
+		}
+	}
+	switch f.op {
+	case cql.OpGt:
+		return cmp > 0
+	case cql.OpGte:
+		return cmp >= 0
+	case cql.OpLt:
+		return cmp < 0
+	default:
+		return cmp <= 0
+	}
 }
 
 // analyze resolves and classifies the relations of a WHERE clause.
@@ -146,10 +176,26 @@ func (c *evalCtx) analyze(t *schema.Table, where []cql.Relation) (*restrictions,
 				if err != nil {
 					return nil, err
 				}
+				mixed := false
 				for _, col := range cols[1:] {
 					if col.Desc != cols[0].Desc {
-						return nil, cqlerr.Invalidf("Multi-column slice restrictions on clustering columns of mixed order are not supported by ringdb")
+						mixed = true
 					}
+				}
+				if mixed {
+					// Columns of mixed order: the slice cannot be one
+					// contiguous key range. Bound the first column
+					// (inclusively) and check the whole tuple per row.
+					s := ckSlice{pos: cols[0].Position}
+					b := bound{vals: vals[:1], inclusive: true, set: true}
+					if rel.Op == cql.OpGt || rel.Op == cql.OpGte {
+						s.start = b
+					} else {
+						s.end = b
+					}
+					slices = append(slices, s)
+					r.tupleFilters = append(r.tupleFilters, tupleFilter{cols: cols, op: rel.Op, vals: vals})
+					continue
 				}
 				s := ckSlice{pos: cols[0].Position}
 				b := bound{vals: vals, inclusive: rel.Op == cql.OpGte || rel.Op == cql.OpLte, set: true}

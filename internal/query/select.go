@@ -699,6 +699,11 @@ func (r *restrictions) matches(rv *rowView) bool {
 			return false
 		}
 	}
+	for i := range r.tupleFilters {
+		if !r.tupleFilters[i].match(r.t, rv) {
+			return false
+		}
+	}
 	return true
 }
 

@@ -418,10 +418,6 @@ func (p *Processor) update(c *evalCtx, s *Session, st *cql.UpdateStatement, ts i
 	if err != nil {
 		return nil, err
 	}
-	keys, cks, _, full, err := p.rowKeys(c, t, st.Where, false)
-	if err != nil {
-		return nil, err
-	}
 	onlyStatic := true
 	for _, a := range st.Assignments {
 		col := t.Column(a.Column)
@@ -434,6 +430,13 @@ func (p *Processor) update(c *evalCtx, s *Session, st *cql.UpdateStatement, ts i
 		if col.Kind != schema.Static {
 			onlyStatic = false
 		}
+	}
+	keys, cks, slices, full, err := p.rowKeys(c, t, st.Where, onlyStatic)
+	if err != nil {
+		return nil, err
+	}
+	if slices != nil {
+		return nil, cqlerr.Invalidf("Slice restrictions are not supported on the clustering columns in UPDATE statements")
 	}
 	if !full && !(onlyStatic && len(cks) == 0) && len(t.Clustering) > 0 {
 		return nil, cqlerr.Invalidf("Some clustering keys are missing: %s", t.Clustering[0].Name)
