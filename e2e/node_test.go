@@ -115,3 +115,5 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+type cfgT = config.Config

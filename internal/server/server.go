@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/auth"
@@ -35,6 +36,9 @@ type Node struct {
 	proc   *query.Processor
 	native *protocol.Server
 	done   chan error
+
+	schemaPtr  atomic.Pointer[schema.Manager]
+	graceCache atomic.Pointer[graceCache]
 }
 
 // Start opens the node's storage and starts serving clients.
@@ -68,6 +72,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.schemaPtr.Store(n.schema)
 	info, err := n.localInfo()
 	if err != nil {
 		return nil, err
@@ -127,15 +132,35 @@ func (n *Node) Close() error {
 	return errors.Join(errs...)
 }
 
+// gcGrace returns a table's gc_grace_seconds for the storage engine's
+// compactions. It is called from Pebble's goroutines, possibly before the
+// schema is loaded (WAL replay), so it reads only atomics.
 func (n *Node) gcGrace(id storage.TableID) time.Duration {
-	for _, k := range n.schema.Current().Keyspaces {
-		for _, t := range k.Tables {
-			if t.ID == id {
-				return time.Duration(t.Options.GCGraceSeconds) * time.Second
+	const def = 10 * 24 * time.Hour
+	sm := n.schemaPtr.Load()
+	if sm == nil {
+		return def
+	}
+	sch := sm.Current()
+	c := n.graceCache.Load()
+	if c == nil || c.sch != sch {
+		c = &graceCache{sch: sch, m: map[storage.TableID]time.Duration{}}
+		for _, k := range sch.Keyspaces {
+			for _, t := range k.Tables {
+				c.m[storage.TableID(t.ID)] = time.Duration(t.Options.GCGraceSeconds) * time.Second
 			}
 		}
+		n.graceCache.Store(c)
 	}
-	return 10 * 24 * time.Hour
+	if d, ok := c.m[id]; ok {
+		return d
+	}
+	return def
+}
+
+type graceCache struct {
+	sch *schema.Schema
+	m   map[storage.TableID]time.Duration
 }
 
 // localInfo loads (or creates on first start) the host id and tokens, and

@@ -65,10 +65,16 @@
 // When Pebble merges a key with includesBase (all of the key's data is in
 // the merge: every read, and compactions that reach the key's oldest
 // version), the merger drops tombstones whose LocalDeletionTime is more
-// than gc_grace ago, together with what they shadow, and deletes fragments
-// left empty. Partition deletions and range tombstones shadow other keys,
-// so their merger may drop them only after Compact's gc pass (gc.go) has
-// copied them into every row they cover and marked them pushed. As in
+// than gc_grace ago, together with what they shadow; a key left empty keeps
+// a two-byte empty value (Pebble v2.1.7's DeletableValueMerger path
+// trips an assertion in compactions) until Compact's gc pass (gc.go) point-
+// deletes it under a lock that briefly blocks Apply. Partition deletions and
+// range tombstones shadow other keys, so their merger may drop them only
+// after the gc pass has copied them into every row they cover and marked
+// them pushed. The gc pass also re-touches values that compaction left as
+// plain SETs, which the merger would never revisit. Background compactions
+// therefore purge opportunistically; Compact (nodetool compact) purges
+// everything that is due. As in
 // Cassandra, data older than a purged tombstone that arrives after the
 // purge (a late hint or repair) is live again: repair within gc_grace.
 //

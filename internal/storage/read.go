@@ -235,6 +235,11 @@ func (e *Engine) ScanPartitions(table TableID, start PartitionPos, endToken int6
 	}
 	var keyBuf, seek []byte
 	for valid := it.First(); valid; {
+		if isEmptyValue(it.Value()) {
+			// Emptied by purging, awaiting the gc pass's deletion: no data.
+			valid = it.Next()
+			continue
+		}
 		dk, err := parseDataKey(it.Key(), keyBuf)
 		if err != nil {
 			return errors.Join(err, it.Close())

@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocql/gocql"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// ringdbBinary builds cmd/ringdb once per test binary.
+func ringdbBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ringdb-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ringdb")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/ringdb").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// procNode is a ringdb server running as a separate process.
+type procNode struct {
+	cmd      *exec.Cmd
+	dir      string
+	port     int
+	password string
+	logPath  string
+}
+
+func startProc(t *testing.T, dir string, port int, args ...string) *procNode {
+	t.Helper()
+	bin := ringdbBinary(t)
+	logPath := filepath.Join(dir, "..", filepath.Base(dir)+".log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]string{"server", "--data-dir", dir, "--native-port", strconv.Itoa(port)}, args...)
+	cmd := exec.Command(bin, all...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	p := &procNode{cmd: cmd, dir: dir, port: port, logPath: logPath}
+	t.Cleanup(func() { p.kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logPath)
+			t.Fatalf("node did not start listening: %v\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pw, err := os.ReadFile(filepath.Join(dir, "superuser.password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.password = strings.TrimSpace(string(pw))
+	return p
+}
+
+func (p *procNode) kill() {
+	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+	}
+}
+
+func (p *procNode) session(t *testing.T) *gocql.Session {
+	t.Helper()
+	c := gocql.NewCluster("127.0.0.1")
+	c.Port = p.port
+	c.ProtoVersion = 4
+	c.Timeout = 10 * time.Second
+	c.Authenticator = gocql.PasswordAuthenticator{Username: "cassandra", Password: p.password}
+	c.Consistency = gocql.One
+	c.ReconnectInterval = 0
+	s, err := c.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestKill9DurabilityBatchSync: with commitlog_sync batch every
+// acknowledged write survives SIGKILL of the server process.
+func TestKill9DurabilityBatchSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	port := freePort(t)
+	p := startProc(t, dir, port, "--commitlog-sync", "batch")
+	s := p.session(t)
+	mustExec(t, s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+	mustExec(t, s, "CREATE TABLE ks.d (k int PRIMARY KEY, v text)")
+	var acked sync.Map
+	var nacked atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := w*1_000_000 + i
+				if err := s.Query("INSERT INTO ks.d (k, v) VALUES (?, ?)", k, fmt.Sprint("v", k)).Exec(); err != nil {
+					return // the server died
+				}
+				acked.Store(k, true)
+				nacked.Add(1)
+			}
+		}(w)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for nacked.Load() < 2000 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.kill() // SIGKILL while writes are in flight
+	close(stop)
+	wg.Wait()
+	s.Close()
+	if nacked.Load() < 2000 {
+		t.Fatalf("only %d writes acknowledged before the deadline", nacked.Load())
+	}
+	p2 := startProc(t, dir, port, "--commitlog-sync", "batch")
+	s2 := p2.session(t)
+	defer s2.Close()
+	missing := 0
+	total := 0
+	acked.Range(func(k, _ any) bool {
+		total++
+		var v string
+		if err := s2.Query("SELECT v FROM ks.d WHERE k = ?", k).Scan(&v); err != nil || v != fmt.Sprint("v", k) {
+			missing++
+		}
+		return true
+	})
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged writes lost after SIGKILL", missing, total)
+	}
+	t.Logf("%d acknowledged writes all present after SIGKILL and restart", total)
+	// The node log must name the password file and never the password.
+	log, _ := os.ReadFile(p.logPath)
+	if !strings.Contains(string(log), "superuser.password") || strings.Contains(string(log), p.password) {
+		t.Fatalf("log must name the password file and never contain the password:\n%s", log)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "superuser.password")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("superuser.password mode: %v %v", fi.Mode(), err)
+	}
+}
