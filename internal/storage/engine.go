@@ -280,14 +280,17 @@ func (e *Engine) DiskUsage() uint64 { return e.db.Metrics().DiskSpaceUsage() }
 // level: they are routine WAL and compaction chatter).
 type pebbleLogger struct{ l *slog.Logger }
 
+// Infof implements pebble.Logger.
 func (p pebbleLogger) Infof(format string, args ...any) {
 	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
+// Errorf implements pebble.Logger.
 func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
+// Fatalf implements pebble.Logger; Pebble expects it not to return.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble", "fatal", true)
