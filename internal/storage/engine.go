@@ -28,6 +28,7 @@ type Engine struct {
 	closeErr  error
 	stop      chan struct{} // closed by Close to stop syncLoop
 	done      chan struct{} // closed when syncLoop returns
+	gcDone    chan struct{} // closed when gcLoop returns
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -57,7 +58,35 @@ func Open(dir string, opts Options) (*Engine, error) {
 		e.wo = pebble.NoSync
 		go e.syncLoop()
 	}
+	e.gcDone = make(chan struct{})
+	if opts.GCInterval > 0 {
+		go e.gcLoop()
+	} else {
+		close(e.gcDone)
+	}
 	return e, nil
+}
+
+// gcLoop runs the tombstone gc pass every GCInterval, so that tombstones
+// older than gc_grace_seconds are purged by Pebble's ordinary compactions
+// without an operator running a major compaction.
+func (e *Engine) gcLoop() {
+	defer close(e.gcDone)
+	t := time.NewTicker(e.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+			start := time.Now()
+			if err := e.gcPass(); err != nil {
+				e.opts.Logger.Error("storage: tombstone gc pass failed", "err", err)
+				continue
+			}
+			e.opts.Logger.Debug("storage: tombstone gc pass done", "took", time.Since(start))
+		}
+	}
 }
 
 // syncLoop fsyncs the WAL every SyncPeriod (commitlog_sync: periodic).
@@ -87,6 +116,7 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.stop)
 		<-e.done
+		<-e.gcDone
 		errSync := e.syncWAL()
 		errClose := e.db.Close()
 		e.closeErr = errors.Join(errSync, errClose)

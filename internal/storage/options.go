@@ -63,6 +63,10 @@ type Options struct {
 	GCGrace func(TableID) time.Duration
 	// CacheSize is the Pebble block cache size in bytes. Default 64 MiB.
 	CacheSize int64
+	// GCInterval is how often the tombstone gc pass runs in the background
+	// (it prepares tombstones older than gc_grace for purging by Pebble's
+	// compactions; Compact purges at once). Default 1h; negative disables.
+	GCInterval time.Duration
 }
 
 // withDefaults returns o with every unset field filled in, or an error
@@ -94,6 +98,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.GCGrace == nil {
 		o.GCGrace = func(TableID) time.Duration { return DefaultGCGrace }
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = time.Hour
 	}
 	if o.CacheSize == 0 {
 		o.CacheSize = DefaultCacheSize
