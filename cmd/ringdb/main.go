@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCmd())
+	root.AddCommand(serverCmd(), stressCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ringdb:", err)
 		os.Exit(1)
