@@ -22,9 +22,9 @@ import (
 func stressCmd() *cobra.Command {
 	var o struct {
 		host, user, password, passwordFile, mode, keyspace, consistency string
-		port, concurrency, partitions, clustering, valueSize, pageSize    int
-		duration                                                          time.Duration
-		maxOps                                                            int64
+		port, concurrency, partitions, clustering, valueSize, pageSize  int
+		duration                                                        time.Duration
+		maxOps                                                          int64
 	}
 	cmd := &cobra.Command{
 		Use:   "stress",

@@ -248,6 +248,27 @@ async function main() {
     assert.strictEqual(n, 254, 'rows in table');
   });
 
+  await check('token-aware: server token(pk1, pk2) == driver Murmur3 of the routing key; replicas', async () => {
+    // Composite partition key routing key: per component, 2-byte length, bytes, 0x00.
+    const component = (buf) => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(buf.length);
+      return Buffer.concat([len, buf, Buffer.from([0])]);
+    };
+    const pk2 = Buffer.alloc(4);
+    pk2.writeInt32BE(7);
+    const routingKey = Buffer.concat([component(Buffer.from('paged', 'utf8')), component(pk2)]);
+    const rs = await client.execute(`SELECT token(pk1, pk2) AS t FROM ${fq} WHERE pk1 = ? AND pk2 = ? LIMIT 1`,
+      ['paged', 7], { prepare: true });
+    assert.strictEqual(rs.rowLength, 1, 'rows');
+    const serverToken = rs.first().t.toString();
+    const driverToken = client.metadata.newToken(routingKey).getValue().toString();
+    assert.strictEqual(serverToken, driverToken, 'token(pk1, pk2) vs driver Murmur3');
+    const replicas = client.getReplicas(ks, routingKey) || [];
+    assert.deepStrictEqual(replicas.map((h) => h.address), [`${HOST}:${PORT}`], 'replicas for the key');
+    return `token ${serverToken}`;
+  });
+
   await check('schema metadata: keyspace', async () => {
     const meta = await client.metadata.refreshKeyspace(ks).then(() => client.metadata.keyspaces[ks]);
     assert.ok(meta, `keyspace ${ks} not in client.metadata.keyspaces`);

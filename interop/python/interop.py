@@ -260,6 +260,22 @@ def main():
 
     check("paging: full table scan (several partitions), fetch_size 50", paging_scan)
 
+    def token_aware():
+        ps = session.prepare(f"SELECT token(pk1, pk2) AS t FROM {fq} WHERE pk1 = ? AND pk2 = ? LIMIT 1")
+        bound = ps.bind(("paged", 7))
+        routing_key = bound.routing_key  # composite: per component 2-byte length, bytes, 0x00
+        rows = list(session.execute(bound))
+        expect_eq(len(rows), 1, "rows")
+        token_map = cluster.metadata.token_map
+        expect(token_map is not None, "driver built no token map (system.local tokens/partitioner?)")
+        driver_token = token_map.token_class.from_key(routing_key).value
+        expect_eq(rows[0]["t"], driver_token, "token(pk1, pk2) vs driver Murmur3")
+        replicas = [str(h.endpoint) for h in cluster.metadata.get_replicas(ks, routing_key)]
+        expect_eq(replicas, [f"{HOST}:{PORT}"], "replicas for the key")
+        return f"token {driver_token}"
+
+    check("token-aware: server token(pk1, pk2) == driver Murmur3 of the routing key; replicas", token_aware)
+
     def meta_keyspace():
         cluster.refresh_keyspace_metadata(ks)
         km = cluster.metadata.keyspaces.get(ks)
