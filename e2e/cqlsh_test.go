@@ -22,7 +22,8 @@ func TestCqlshCommand(t *testing.T) {
 	out, err := run(`CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
 		CREATE TABLE ks.t (k int PRIMARY KEY, name text, tags set<text>);
 		INSERT INTO ks.t (k, name, tags) VALUES (1, 'it''s; fine', {'a', 'b'});
-		SELECT * FROM ks.t;`)
+		USE ks;
+		SELECT * FROM t;`)
 	if err != nil {
 		t.Fatalf("cqlsh failed: %v\n%s", err, out)
 	}

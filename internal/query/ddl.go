@@ -169,7 +169,28 @@ func (p *Processor) ddl(c *evalCtx, s *Session, stmt cql.Statement) (*Result, er
 		changed, err = p.schema.DropType(k, st.Name.Name, st.IfExists)
 		change = schema.Change{Type: schema.Dropped, Target: "TYPE", Keyspace: k, Name: st.Name.Name}
 	case *cql.AlterTypeStatement:
-		return nil, cqlerr.Invalidf("ALTER TYPE is not supported by ringdb yet")
+		k := ks(st.Name)
+		if err := needKS(k); err != nil {
+			return nil, err
+		}
+		if st.IfExists {
+			if kk := p.schema.Current().Keyspace(k); kk == nil || kk.Types[st.Name.Name] == nil {
+				return &Result{Kind: ResultVoid}, nil
+			}
+		}
+		switch st.Kind {
+		case cql.AlterTypeAdd:
+			changed, err = p.schema.AlterType(k, st.Name.Name, &schema.TypeField{Name: st.Field, Type: typeRefString(st.Type)}, nil)
+		case cql.AlterTypeRename:
+			var rn [][2]string
+			for _, r := range st.Renames {
+				rn = append(rn, [2]string{r.From, r.To})
+			}
+			changed, err = p.schema.AlterType(k, st.Name.Name, nil, rn)
+		default:
+			return nil, cqlerr.Invalidf("Altering field types is no longer supported")
+		}
+		change = schema.Change{Type: schema.Updated, Target: "TYPE", Keyspace: k, Name: st.Name.Name}
 	case *cql.CreateIndexStatement, *cql.DropIndexStatement:
 		return nil, cqlerr.Invalidf("Secondary indexes are not supported by ringdb yet")
 	default:

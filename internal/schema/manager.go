@@ -650,7 +650,7 @@ func (m *Manager) DropType(ks, name string, ifExists bool) (bool, error) {
 		}
 		for _, t := range k.Tables {
 			for _, c := range t.All {
-				if usesType(c.Type, name) {
+				if usesTypeSelf(c.Type, name) {
 					return false, cqlerr.Invalidf("Cannot drop user type %s.%s as it is still used by table %s.%s", ks, name, ks, t.Name)
 				}
 			}
@@ -799,4 +799,96 @@ func decodeSchema(data []byte) ([]*Keyspace, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// AlterType adds a field to a user-defined type or renames fields. Values
+// written before an ADD read the new field as null.
+func (m *Manager) AlterType(ks, name string, add *TypeField, renames [][2]string) (bool, error) {
+	return m.update(func(s *Schema) (bool, error) {
+		k := s.Keyspaces[ks]
+		if k == nil || k.Types[name] == nil {
+			return false, cqlerr.Invalidf("No user type named %s exists.", name)
+		}
+		old := k.Types[name]
+		t := *old
+		t.FieldNames = slices.Clone(old.FieldNames)
+		t.Elems = slices.Clone(old.Elems)
+		if add != nil {
+			if slices.Contains(t.FieldNames, add.Name) {
+				return false, cqlerr.Invalidf("Cannot add new field %s to type %s.%s: a field of the same name already exists", add.Name, ks, name)
+			}
+			ft, err := types.Parse(add.Type, ks, resolver(k))
+			if err != nil {
+				return false, cqlerr.Invalidf("%v", err)
+			}
+			if ft.IsMultiCell() {
+				return false, cqlerr.Invalidf("Non-frozen UDTs and collections are not allowed inside collections or UDTs: %s", add.Type)
+			}
+			t.FieldNames = append(t.FieldNames, add.Name)
+			t.Elems = append(t.Elems, ft)
+		}
+		for _, r := range renames {
+			i := slices.Index(t.FieldNames, r[0])
+			if i < 0 {
+				return false, cqlerr.Invalidf("Unknown field %s in user type %s", r[0], name)
+			}
+			if slices.Contains(t.FieldNames, r[1]) {
+				return false, cqlerr.Invalidf("Duplicate field name %s in type %s", r[1], name)
+			}
+			t.FieldNames[i] = r[1]
+		}
+		k = cloneKeyspace(k)
+		k.Types[name] = &t
+		// Tables and types holding the old definition must see the new one:
+		// re-resolve their column types.
+		for tn, tb := range k.Tables {
+			k.Tables[tn] = retypeTable(tb, &t)
+		}
+		s.Keyspaces[ks] = k
+		return true, nil
+	})
+}
+
+// retypeTable returns tb with every occurrence of the UDT u replaced.
+func retypeTable(tb *Table, u *types.Type) *Table {
+	changed := false
+	for _, c := range tb.All {
+		if usesTypeSelf(c.Type, u.Name) {
+			changed = true
+		}
+	}
+	if !changed {
+		return tb
+	}
+	t := *tb
+	t.PartitionKey, t.Clustering, t.Others = cloneCols(tb.PartitionKey), cloneCols(tb.Clustering), cloneCols(tb.Others)
+	for _, group := range [][]*Column{t.PartitionKey, t.Clustering, t.Others} {
+		for _, c := range group {
+			c.Type = replaceUDT(c.Type, u)
+		}
+	}
+	t.All = nil
+	t.index()
+	return &t
+}
+
+func usesTypeSelf(t *types.Type, name string) bool {
+	return t.Kind == types.UDT && t.Name == name || usesType(t, name)
+}
+
+func replaceUDT(t *types.Type, u *types.Type) *types.Type {
+	if t.Kind == types.UDT && t.Name == u.Name {
+		nt := *u
+		nt.Frozen = t.Frozen
+		return &nt
+	}
+	if len(t.Elems) == 0 {
+		return t
+	}
+	nt := *t
+	nt.Elems = make([]*types.Type, len(t.Elems))
+	for i, e := range t.Elems {
+		nt.Elems[i] = replaceUDT(e, u)
+	}
+	return &nt
 }
