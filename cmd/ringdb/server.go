@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -16,9 +17,10 @@ import (
 
 func serverCmd() *cobra.Command {
 	var (
-		cfgFile string
-		seeds   string
-		cfg     config.Config
+		cfgFile    string
+		seeds      string
+		cpuProfile string
+		cfg        config.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -68,6 +70,19 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			var level slog.Level
 			_ = level.UnmarshalText([]byte(final.LogLevel))
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer func() {
+					pprof.StopCPUProfile()
+					f.Close()
+				}()
+			}
 			node, err := server.Start(final, log)
 			if err != nil {
 				return err
@@ -106,5 +121,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.CommitlogSync, "commitlog-sync", "periodic", "periodic (fsync every 10s) or batch (fsync before acknowledging)")
 	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarking)")
+	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }

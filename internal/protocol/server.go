@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/cqlerr"
@@ -214,11 +216,40 @@ type conn struct {
 
 	inflight chan struct{}
 	reqWG    sync.WaitGroup
+	// tasks feeds the connection's workers: long-lived goroutines (so
+	// their grown stacks are reused) started on demand up to maxWorkers.
+	tasks   chan task
+	workers int          // started workers; owned by the reader goroutine
+	idle    atomic.Int32 // workers waiting for a task
+}
+
+// maxWorkers bounds the goroutines executing one connection's requests;
+// further requests queue (up to MaxRequestsPerConnection in flight).
+const maxWorkers = 128
+
+type task struct {
+	h    frame.Header
+	body []byte
+}
+
+func (c *conn) worker() {
+	for {
+		c.idle.Add(1)
+		t, ok := <-c.tasks
+		c.idle.Add(-1)
+		if !ok {
+			return
+		}
+		c.handle(t.h, t.body)
+		<-c.inflight
+		c.reqWG.Done()
+	}
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{s: s, nc: nc, out: make(chan []byte, 128), done: make(chan struct{}),
-		events: map[string]bool{}, inflight: make(chan struct{}, s.opts.MaxRequestsPerConnection)}
+		events: map[string]bool{}, inflight: make(chan struct{}, s.opts.MaxRequestsPerConnection),
+		tasks: make(chan task, s.opts.MaxRequestsPerConnection)}
 }
 
 func (c *conn) registered(event string) bool {
@@ -233,6 +264,7 @@ func (c *conn) serve() {
 	go c.writer(writerDone)
 	defer func() {
 		c.reqWG.Wait()
+		close(c.tasks)
 		close(c.done)
 		<-writerDone
 	}()
@@ -273,13 +305,11 @@ func (c *conn) serve() {
 			continue
 		}
 		c.reqWG.Add(1)
-		go func(h frame.Header, body []byte, tracing bool) {
-			defer func() {
-				<-c.inflight
-				c.reqWG.Done()
-			}()
-			c.handle(h, body)
-		}(h, bodyCopy, req.Tracing)
+		c.tasks <- task{h: h, body: bodyCopy} // never blocks: inflight bounds it
+		if c.idle.Load() == 0 && c.workers < maxWorkers {
+			c.workers++
+			go c.worker()
+		}
 	}
 }
 
@@ -621,6 +651,11 @@ func (c *conn) writer(done chan struct{}) {
 				c.nc.Close()
 				c.drain()
 				return
+			}
+			if len(c.out) == 0 {
+				// Let other responses that are about to be queued join
+				// this write: one syscall for many small frames.
+				runtime.Gosched()
 			}
 			if len(c.out) == 0 {
 				if err := w.Flush(); err != nil {
