@@ -230,3 +230,68 @@ func TestManyStreamsAndBadInput(t *testing.T) {
 		t.Fatalf("server unhealthy after bad input: %v", err)
 	}
 }
+
+// TestNamedValues binds values by marker name in QUERY and EXECUTE.
+func TestNamedValues(t *testing.T) {
+	n := startNode(t, "", func(c *cfgT) { c.Authenticator = "AllowAllAuthenticator" })
+	s := n.session()
+	mustExec(t, s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+	mustExec(t, s, "CREATE TABLE ks.nv (k int PRIMARY KEY, a text, b text)")
+	rc := dialRaw(t, n)
+	rc.send(4, 0, frame.OpStartup, startupBody(map[string]string{"CQL_VERSION": "3.0.0"}))
+	if h, _ := rc.recv(); h.Opcode != frame.OpReady {
+		t.Fatalf("startup: %s", h.Opcode)
+	}
+	named := func(vals map[string][]byte, order []string) []byte {
+		b := frame.AppendConsistency(nil, frame.One)
+		b = append(b, frame.QueryFlagValues|frame.QueryFlagNamesForValues)
+		b = frame.AppendShort(b, uint16(len(order)))
+		for _, name := range order {
+			b = frame.AppendString(b, name)
+			b = frame.AppendBytes(b, vals[name])
+		}
+		return b
+	}
+	text := func(s string) []byte { return []byte(s) }
+	vals := map[string][]byte{"k": {0, 0, 0, 7}, "a": text("alpha"), "b": text("beta")}
+	// Names in an order different from the markers'.
+	body := append(frame.AppendLongString(nil, "INSERT INTO ks.nv (k, a, b) VALUES (:k, :a, :b)"), named(vals, []string{"b", "k", "a"})...)
+	rc.send(4, 1, frame.OpQuery, body)
+	if h, b := rc.recv(); h.Opcode != frame.OpResult {
+		code, msg := errorOf(t, h, b)
+		t.Fatalf("named QUERY: %#x %s", code, msg)
+	}
+	expectRows(t, s, []string{"alpha|beta"}, "SELECT a, b FROM ks.nv WHERE k = 7")
+	// PREPARE then EXECUTE with names of the bind variables.
+	rc.send(4, 2, frame.OpPrepare, frame.AppendLongString(nil, "UPDATE ks.nv SET a = ? WHERE k = ?"))
+	h, b := rc.recv()
+	if h.Opcode != frame.OpResult {
+		t.Fatalf("prepare: %s", h.Opcode)
+	}
+	cur := frame.NewCursor(b)
+	cur.Int()
+	id := cur.ShortBytes()
+	exec := append(frame.AppendShortBytes(nil, id), named(map[string][]byte{"k": {0, 0, 0, 7}, "a": text("changed")}, []string{"k", "a"})...)
+	rc.send(4, 3, frame.OpExecute, exec)
+	if h, b := rc.recv(); h.Opcode != frame.OpResult {
+		code, msg := errorOf(t, h, b)
+		t.Fatalf("named EXECUTE: %#x %s", code, msg)
+	}
+	expectRows(t, s, []string{"changed|beta"}, "SELECT a, b FROM ks.nv WHERE k = 7")
+	// An unknown name is an InvalidRequest.
+	rc.send(4, 4, frame.OpQuery, append(frame.AppendLongString(nil, "SELECT * FROM ks.nv WHERE k = :k"), named(map[string][]byte{"nope": {0, 0, 0, 1}}, []string{"nope"})...))
+	h, b = rc.recv()
+	if code, _ := errorOf(t, h, b); code != 0x2200 {
+		t.Fatalf("unknown name: %#x", code)
+	}
+	// Aliases name result columns.
+	var total int64
+	iter := s.Query("SELECT count(*) AS total FROM ks.nv").Iter()
+	if cols := iter.Columns(); len(cols) != 1 || cols[0].Name != "total" {
+		t.Fatalf("alias: %+v", cols)
+	}
+	iter.Scan(&total)
+	if err := iter.Close(); err != nil || total != 1 {
+		t.Fatalf("count alias: %d %v", total, err)
+	}
+}

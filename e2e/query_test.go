@@ -279,11 +279,16 @@ func TestPagingLargePartitionAndScan(t *testing.T) {
 		}
 	}
 	_ = ins
-	// Full-table scan with paging: every row exactly once.
+	// Full-table scan with paging: every row exactly once, in token order.
 	seen := map[[2]int]bool{}
-	iter := s.Query("SELECT p, c FROM ks.big").PageSize(777).Iter()
+	iter := s.Query("SELECT p, c, token(p) FROM ks.big").PageSize(777).Iter()
 	var p, c int
-	for iter.Scan(&p, &c) {
+	var tok, lastTok int64 = 0, -1 << 63
+	for iter.Scan(&p, &c, &tok) {
+		if tok < lastTok {
+			t.Fatalf("scan out of token order: %d after %d", tok, lastTok)
+		}
+		lastTok = tok
 		k := [2]int{p, c}
 		if seen[k] {
 			t.Fatalf("row %v seen twice", k)
