@@ -44,6 +44,7 @@ type ServerError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *ServerError) Error() string { return fmt.Sprintf("error %#04x: %s", e.Code, e.Message) }
 
 // ErrAuthRequired is returned when the server wants credentials and none
