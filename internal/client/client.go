@@ -218,6 +218,9 @@ func decodeResult(body []byte) (*Result, error) {
 	case frame.ResultRows:
 		flags := cur.Int()
 		n := int(cur.Int())
+		if n < 0 || n > cur.Remaining() {
+			return nil, fmt.Errorf("bad column count %d", n)
+		}
 		if flags&frame.MetaHasMorePages != 0 {
 			res.PagingState = cur.Bytes()
 		}
@@ -242,6 +245,9 @@ func decodeResult(body []byte) (*Result, error) {
 			}
 		}
 		rows := int(cur.Int())
+		if rows < 0 || (n > 0 && rows > cur.Remaining()/(4*n)) || (n == 0 && rows > 1<<16) {
+			return nil, fmt.Errorf("bad row count %d", rows)
+		}
 		for i := 0; i < rows && cur.Err() == nil; i++ {
 			row := make([][]byte, n)
 			for j := range row {
