@@ -88,6 +88,7 @@ func TestSelectRestrictions(t *testing.T) {
 	expectRows(t, s, []string{"24"}, "SELECT count(*) FROM ks.t")
 	expectRows(t, s, []string{"8"}, "SELECT count(*) FROM ks.t WHERE p = 2")
 	expectRows(t, s, []string{"100|131|924"}, "SELECT min(v), max(v), sum(v) FROM ks.t WHERE p = 1")
+	expectRows(t, s, []string{"0", "2"}, "SELECT DISTINCT p FROM ks.t WHERE p IN (2, 0)")
 	got := rows(t, s, "SELECT DISTINCT p FROM ks.t")
 	sort.Strings(got)
 	expectEq(t, got, []string{"0", "1", "2"})

@@ -52,6 +52,11 @@ func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stm
 	} else if len(m.RangeTombstones) > 0 || (!m.PartitionDeletion.IsLive() && len(t.Clustering) > 0) {
 		return nil, cqlerr.Invalidf("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions")
 	}
+	if p.opts.ReplicatedLWT != nil {
+		if k := p.schema.Current().Keyspace(t.Keyspace); k != nil && p.opts.ReplicatedLWT(k) {
+			return nil, cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", t.Keyspace)
+		}
+	}
 	lock := &p.lwtLocks[uint64(m.Token)%uint64(len(p.lwtLocks))]
 	lock.Lock()
 	defer lock.Unlock()
@@ -71,7 +76,7 @@ func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stm
 	}
 	var cur *rowView
 	var static *rowView
-	err = p.engine.ReadPartition(storage.TableID(t.ID), m.Token, m.Key, q, func(row *storage.Row) bool {
+	err = p.store.ReadPartition(ctx, t, m.Token, m.Key, q, frame.All, func(row *storage.Row) bool {
 		if row.Static {
 			static = pl.view(row, nil)
 			return true
@@ -117,8 +122,8 @@ func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stm
 	rows := &Rows{Columns: []ColumnSpec{{Keyspace: t.Keyspace, Table: t.Name, Name: "[applied]", Type: types.BooleanType}}}
 	rows.Data = appendCell(rows.Data, types.BooleanValue(applied))
 	if applied {
-		if err := p.engine.Apply(muts); err != nil {
-			return nil, cqlerr.Serverf("write failed: %v", err)
+		if err := p.apply(ctx, muts, frame.All, WriteCAS); err != nil {
+			return nil, err
 		}
 	} else if cur != nil {
 		cols := t.All

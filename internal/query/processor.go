@@ -58,6 +58,12 @@ type Options struct {
 	// Peers, when set, lists the other nodes for system.peers; nil means a
 	// single-node cluster.
 	Peers func() []PeerInfo
+	// Store reads and writes table data; default LocalStore{Engine}.
+	Store Store
+	// ReplicatedLWT reports whether conditional statements on a keyspace
+	// would need Paxos across replicas (then they are refused); nil means
+	// never (single node).
+	ReplicatedLWT func(ks *schema.Keyspace) bool
 }
 
 // Processor executes CQL statements. It is safe for concurrent use.
@@ -65,6 +71,7 @@ type Processor struct {
 	opts      Options
 	schema    *schema.Manager
 	engine    *storage.Engine
+	store     Store
 	log       *slog.Logger
 	timeuuids *types.TimeUUIDGenerator
 
@@ -95,8 +102,11 @@ func New(opts Options) *Processor {
 	_, _ = rand.Read(node[:])
 	_, _ = rand.Read(seq[:])
 	node[0] |= 0x01 // multicast bit: a random node id, as RFC 4122 asks
+	if opts.Store == nil {
+		opts.Store = LocalStore{Engine: opts.Engine}
+	}
 	return &Processor{
-		opts: opts, schema: opts.Schema, engine: opts.Engine, log: opts.Logger,
+		opts: opts, schema: opts.Schema, engine: opts.Engine, store: opts.Store, log: opts.Logger,
 		timeuuids: types.NewTimeUUIDGenerator(node, uint16(seq[0])<<8|uint16(seq[1])),
 		prepared:  map[[16]byte]*Prepared{},
 	}
@@ -346,6 +356,7 @@ func (p *Processor) Batch(ctx context.Context, s *Session, batchType byte, entri
 	if params != nil && params.HasTimestamp {
 		ts = params.Timestamp
 	}
+	cl := consistencyOf(params)
 	var muts []*storage.Mutation
 	for _, e := range entries {
 		var stmt cql.Statement
@@ -373,23 +384,52 @@ func (p *Processor) Batch(ctx context.Context, s *Session, batchType byte, entri
 				return nil, cqlerr.Invalidf("There were %d markers(?) in CQL but %d bound variables", n, len(values))
 			}
 		}
-		c := &evalCtx{p: p, values: values, now: now}
+		c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: cl}
+		if conditionsOf(stmt) != nil {
+			return nil, cqlerr.Invalidf("Conditional statements in batches are not supported by ringdb yet")
+		}
 		m, err := p.modification(c, &sess, stmt, ts)
 		if err != nil {
 			return nil, err
 		}
 		muts = append(muts, m...)
 	}
-	if err := p.engine.Apply(muts); err != nil {
-		return nil, cqlerr.Serverf("write failed: %v", err)
+	wt := WriteBatch
+	if batchType == 1 {
+		wt = WriteUnloggedBatch
+	}
+	if err := p.apply(ctx, muts, cl, wt); err != nil {
+		return nil, err
 	}
 	return &Result{Kind: ResultVoid}, nil
+}
+
+// consistencyOf returns the request's consistency level (ONE if absent).
+func consistencyOf(params *Params) frame.Consistency {
+	if params == nil {
+		return frame.One
+	}
+	return params.Consistency
+}
+
+// apply writes through the store, wrapping unexpected errors.
+func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl frame.Consistency, writeType string) error {
+	if len(muts) == 0 {
+		return nil
+	}
+	if err := p.store.Apply(ctx, muts, cl, writeType); err != nil {
+		if _, ok := err.(*cqlerr.Error); ok {
+			return err
+		}
+		return cqlerr.Serverf("write failed: %v", err)
+	}
+	return nil
 }
 
 // execute dispatches a parsed statement.
 func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement, values []frame.Value, params *Params) (*Result, error) {
 	now := p.opts.Now()
-	c := &evalCtx{p: p, values: values, now: now}
+	c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: consistencyOf(params)}
 	switch st := stmt.(type) {
 	case *cql.SelectStatement:
 		return p.selectStmt(ctx, c, s, st, params)
@@ -411,7 +451,10 @@ func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement,
 		if t.Virtual {
 			return nil, cqlerr.Unauthorizedf("Cannot TRUNCATE system table %s.%s", t.Keyspace, t.Name)
 		}
-		if err := p.engine.DropTable(storage.TableID(t.ID)); err != nil {
+		if err := p.store.Truncate(ctx, t); err != nil {
+			if e, ok := err.(*cqlerr.Error); ok {
+				return nil, e
+			}
 			return nil, &cqlerr.Error{Code: cqlerr.TruncateError, Message: err.Error()}
 		}
 		return &Result{Kind: ResultVoid}, nil

@@ -274,7 +274,6 @@ func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, s
 		return nil, err
 	}
 	pl.needStatic = t.HasStatic
-	tid := storage.TableID(t.ID)
 	if r.pkFull {
 		keys, err := r.partitionKeys()
 		if err != nil {
@@ -297,7 +296,15 @@ func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, s
 			if state != nil && k.token == state.token && bytes.Equal(k.key, state.key) {
 				resume = state
 			}
-			if err := p.readPartition(c, pl, tid, k.token, k.key, resume, out); err != nil {
+			if pl.st.Distinct {
+				k := k
+				rows := func(fn func(*storage.Row) bool) error {
+					return p.store.ReadPartition(ctx, t, k.token, k.key, storage.PartitionQuery{Static: pl.needStatic, Limit: 1}, c.cl, fn)
+				}
+				if err := p.distinctRows(c, pl, k.token, k.key, rows, out); err != nil {
+					return nil, err
+				}
+			} else if err := p.readPartition(c, pl, k.token, k.key, resume, out); err != nil {
 				return nil, err
 			}
 			if out.full {
@@ -319,30 +326,39 @@ func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, s
 			endToken--
 		}
 	}
-	var resumeKey []byte
+	// A page that stopped inside a partition resumes that partition first.
+	if state != nil && !state.partitionDone {
+		if err := p.readPartition(c, pl, state.token, state.key, state, out); err != nil {
+			return nil, err
+		}
+		if out.full {
+			return out.finish(c)
+		}
+	}
 	if state != nil {
-		start = storage.PartitionPos{Token: state.token, Key: state.key, Inclusive: !state.partitionDone}
-		resumeKey = state.key
+		start = storage.PartitionPos{Token: state.token, Key: state.key, Inclusive: false}
+	}
+	q := storage.PartitionQuery{Slices: pl.slices, Reversed: pl.reversed, Static: pl.needStatic}
+	if pl.st.Distinct {
+		q = storage.PartitionQuery{Static: pl.needStatic, Limit: 1}
 	}
 	var readErr error
-	err = p.engine.ScanPartitions(tid, start, endToken, func(token int64, key []byte) bool {
+	err = p.store.ScanPartitions(ctx, t, start, endToken, q, c.cl, func(token int64, key []byte, rows RowsFunc) bool {
 		if ctx.Err() != nil {
 			readErr = cqlerr.Serverf("request cancelled")
 			return false
 		}
-		var resume *pageState
-		if state != nil && token == state.token && bytes.Equal(key, resumeKey) {
-			resume = state
-		}
-		key = append([]byte(nil), key...)
 		if pl.st.Distinct {
-			readErr = p.distinctPartition(c, pl, tid, token, key, out)
+			readErr = p.distinctRows(c, pl, token, key, rows, out)
 		} else {
-			readErr = p.readPartition(c, pl, tid, token, key, resume, out)
+			readErr = p.partitionRows(c, pl, token, key, nil, rows, out)
 		}
 		return readErr == nil && !out.full
 	})
 	if err != nil {
+		if e, ok := err.(*cqlerr.Error); ok {
+			return nil, e
+		}
 		return nil, cqlerr.Serverf("scan failed: %v", err)
 	}
 	if readErr != nil {
@@ -401,32 +417,41 @@ func boundBefore(b storage.Bound, ck []byte) bool {
 	return bytes.Compare(b.Prefix, ck) <= 0
 }
 
-// readPartition reads one partition's rows into out.
-func (p *Processor) readPartition(c *evalCtx, pl *selectPlan, tid storage.TableID, token int64, key []byte, resume *pageState, out *output) error {
-	t := pl.t
+// readPartition reads one partition's rows into out (resuming after the
+// paging state's row when resume is set).
+func (p *Processor) readPartition(c *evalCtx, pl *selectPlan, token int64, key []byte, resume *pageState, out *output) error {
 	slices := pl.slices
+	if resume != nil && len(resume.clustering) > 0 {
+		slices = resumeSlices(slices, resume.clustering, pl.reversed)
+		if len(slices) == 0 {
+			return nil
+		}
+	}
+	q := storage.PartitionQuery{Slices: slices, Reversed: pl.reversed, Static: pl.needStatic}
+	rows := func(fn func(*storage.Row) bool) error {
+		return p.store.ReadPartition(c.ctx, pl.t, token, key, q, c.cl, fn)
+	}
+	return p.partitionRows(c, pl, token, key, resume, rows, out)
+}
+
+// partitionRows emits a partition's rows from rows into out.
+func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key []byte, resume *pageState, rows RowsFunc, out *output) error {
+	t := pl.t
 	ppCount := int64(0)
 	staticDone := false
 	if resume != nil {
 		ppCount = resume.ppCount
 		staticDone = resume.staticDone
-		if len(resume.clustering) > 0 {
-			slices = resumeSlices(slices, resume.clustering, pl.reversed)
-			if len(slices) == 0 {
-				return nil
-			}
-		}
 	}
 	pkVals, err := splitPartitionKey(t, key)
 	if err != nil {
 		return err
 	}
-	q := storage.PartitionQuery{Slices: slices, Reversed: pl.reversed, Static: pl.needStatic}
 	var static *rowView
 	sawRow := false
 	var ckBuf [][]byte
 	var iterErr error
-	err = p.engine.ReadPartition(tid, token, key, q, func(row *storage.Row) bool {
+	err = rows(func(row *storage.Row) bool {
 		if row.Static {
 			static = pl.view(row, nil)
 			return true
@@ -464,6 +489,9 @@ func (p *Processor) readPartition(c *evalCtx, pl *selectPlan, tid storage.TableI
 		return true
 	})
 	if err != nil {
+		if e, ok := err.(*cqlerr.Error); ok {
+			return e
+		}
 		return cqlerr.Serverf("read failed: %v", err)
 	}
 	if iterErr != nil {
@@ -493,15 +521,15 @@ func (p *Processor) readPartition(c *evalCtx, pl *selectPlan, tid storage.TableI
 	return nil
 }
 
-// distinctPartition emits one row for a partition with live data.
-func (p *Processor) distinctPartition(c *evalCtx, pl *selectPlan, tid storage.TableID, token int64, key []byte, out *output) error {
+// distinctRows emits one row for a partition with live data.
+func (p *Processor) distinctRows(c *evalCtx, pl *selectPlan, token int64, key []byte, rows RowsFunc, out *output) error {
 	pkVals, err := splitPartitionKey(pl.t, key)
 	if err != nil {
 		return err
 	}
 	var rv *rowView
 	var static *rowView
-	err = p.engine.ReadPartition(tid, token, key, storage.PartitionQuery{Static: pl.needStatic, Limit: 1}, func(row *storage.Row) bool {
+	err = rows(func(row *storage.Row) bool {
 		if row.Static {
 			static = pl.view(row, nil)
 			return true
@@ -510,6 +538,9 @@ func (p *Processor) distinctPartition(c *evalCtx, pl *selectPlan, tid storage.Ta
 		return false
 	})
 	if err != nil {
+		if e, ok := err.(*cqlerr.Error); ok {
+			return e
+		}
 		return cqlerr.Serverf("read failed: %v", err)
 	}
 	if rv == nil {
@@ -545,7 +576,6 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 		key []byte
 	}
 	var items []item
-	tid := storage.TableID(pl.t.ID)
 	for _, k := range keys {
 		pkVals, err := splitPartitionKey(pl.t, k.key)
 		if err != nil {
@@ -555,7 +585,7 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 		var n int64
 		var ckBuf [][]byte
 		var iterErr error
-		err = p.engine.ReadPartition(tid, k.token, k.key, storage.PartitionQuery{Slices: pl.slices, Static: pl.needStatic}, func(row *storage.Row) bool {
+		err = p.store.ReadPartition(ctx, pl.t, k.token, k.key, storage.PartitionQuery{Slices: pl.slices, Static: pl.needStatic}, c.cl, func(row *storage.Row) bool {
 			if row.Static {
 				static = pl.view(row, nil)
 				return true
@@ -581,7 +611,7 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 			return true
 		})
 		if err != nil {
-			return nil, cqlerr.Serverf("read failed: %v", err)
+			return nil, readErr(err)
 		}
 		if iterErr != nil {
 			return nil, iterErr
@@ -604,6 +634,14 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 	}
 	out.last = nil
 	return out.finish(c)
+}
+
+// readErr keeps protocol errors (timeouts, unavailable) and wraps others.
+func readErr(err error) error {
+	if e, ok := err.(*cqlerr.Error); ok {
+		return e
+	}
+	return cqlerr.Serverf("read failed: %v", err)
 }
 
 // view converts a storage row into values by table column index,

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -16,6 +17,8 @@ type evalCtx struct {
 	p      *Processor
 	values []frame.Value // bound values by marker index
 	now    time.Time
+	ctx    context.Context
+	cl     frame.Consistency
 }
 
 // bound returns the bound value of a marker.

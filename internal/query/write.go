@@ -38,10 +38,8 @@ func (p *Processor) modify(ctx context.Context, c *evalCtx, s *Session, stmt cql
 	if err != nil {
 		return nil, err
 	}
-	if len(muts) > 0 {
-		if err := p.engine.Apply(muts); err != nil {
-			return nil, cqlerr.Serverf("write failed: %v", err)
-		}
+	if err := p.apply(ctx, muts, c.cl, WriteSimple); err != nil {
+		return nil, err
 	}
 	return &Result{Kind: ResultVoid}, nil
 }
@@ -75,10 +73,12 @@ func (p *Processor) batchStmt(c *evalCtx, s *Session, b *cql.BatchStatement, par
 		}
 		muts = append(muts, m...)
 	}
-	if len(muts) > 0 {
-		if err := p.engine.Apply(muts); err != nil {
-			return nil, cqlerr.Serverf("write failed: %v", err)
-		}
+	wt := WriteBatch
+	if b.Type == cql.BatchUnlogged {
+		wt = WriteUnloggedBatch
+	}
+	if err := p.apply(c.ctx, muts, c.cl, wt); err != nil {
+		return nil, err
 	}
 	return &Result{Kind: ResultVoid}, nil
 }
@@ -622,7 +622,7 @@ func (w *writeCtx) listCells(k partitionKey, ck []byte, static bool, col *schema
 		q.Slices = []storage.Slice{{Start: storage.Bound{Prefix: ck, Inclusive: true}, End: storage.Bound{Prefix: ck, Inclusive: true}}}
 	}
 	var out []storage.Cell
-	err := w.p.engine.ReadPartition(storage.TableID(w.t.ID), k.token, k.key, q, func(r *storage.Row) bool {
+	err := w.p.store.ReadPartition(w.ctx, w.t, k.token, k.key, q, w.cl, func(r *storage.Row) bool {
 		if r.Static != static {
 			return true
 		}
