@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ringdb/ringdb/internal/admin"
+)
+
+func nodetoolCmd() *cobra.Command {
+	var host, tokenFile, dataDir string
+	cmd := &cobra.Command{
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact",
+		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
+	}
+	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
+	cmd.PersistentFlags().StringVar(&tokenFile, "token-file", "", "admin token file (default <data-dir>/admin.token)")
+	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", "./ringdb-data", "the node's data directory (to find its admin token)")
+	client := func() (*admin.Client, error) {
+		path := tokenFile
+		if path == "" {
+			path = filepath.Join(dataDir, "admin.token")
+		}
+		tok := os.Getenv("RINGDB_ADMIN_TOKEN")
+		if tok == "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("read admin token: %w (give --token-file or --data-dir of the node)", err)
+			}
+			tok = string(b)
+		}
+		h := host
+		if !strings.Contains(h, ":") {
+			h += ":7199"
+		}
+		return admin.NewClient(h, tok), nil
+	}
+	sub := func(use, short string, run func(c *admin.Client, args []string) error) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			return run(c, args)
+		}}
+	}
+	out := os.Stdout
+	cmd.AddCommand(
+		sub("status [keyspace]", "Cluster status: UN/DN per node, load, tokens, ownership", func(c *admin.Client, args []string) error {
+			ks := ""
+			if len(args) > 0 {
+				ks = args[0]
+			}
+			st, err := c.Status(ks)
+			if err != nil {
+				return err
+			}
+			admin.WriteStatus(out, st)
+			return nil
+		}),
+		sub("ring [keyspace]", "Token ring", func(c *admin.Client, args []string) error {
+			ks := ""
+			if len(args) > 0 {
+				ks = args[0]
+			}
+			st, err := c.Status(ks)
+			if err != nil {
+				return err
+			}
+			admin.WriteRing(out, st)
+			return nil
+		}),
+		sub("info", "Node information", func(c *admin.Client, _ []string) error {
+			i, err := c.Info()
+			if err != nil {
+				return err
+			}
+			admin.WriteInfo(out, i)
+			return nil
+		}),
+		sub("gossipinfo", "Gossip state of every endpoint", func(c *admin.Client, _ []string) error {
+			g, err := c.GossipInfo()
+			if err != nil {
+				return err
+			}
+			admin.WriteGossipInfo(out, g)
+			return nil
+		}),
+		sub("describecluster", "Cluster name, partitioner and schema versions", func(c *admin.Client, _ []string) error {
+			d, err := c.Describe()
+			if err != nil {
+				return err
+			}
+			admin.WriteDescribe(out, d)
+			return nil
+		}),
+		sub("flush", "Flush memtables to disk", func(c *admin.Client, _ []string) error { return c.Flush() }),
+		sub("compact", "Major compaction (purges tombstones older than gc_grace_seconds)", func(c *admin.Client, _ []string) error { return c.Compact() }),
+	)
+	return cmd
+}

@@ -1,0 +1,228 @@
+package messaging
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Defaults and hard limits.
+const (
+	// DefaultPort is Cassandra's storage_port.
+	DefaultPort = 7000
+	// DefaultHandshakeTimeout bounds TCP connect, TLS and the ringdb handshake.
+	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultRequestTimeout applies to a Request whose context has no deadline.
+	DefaultRequestTimeout = 2 * time.Second
+	// DefaultMaxFrameSize is the largest bulk-lane payload.
+	DefaultMaxFrameSize = 16 << 20
+	// UrgentMaxFrameSize is the largest urgent-lane payload (MaxFrameSize if smaller).
+	UrgentMaxFrameSize = 1 << 20
+	// DefaultMaxQueueBytesPerPeer bounds each lane's outbound queue to one peer.
+	DefaultMaxQueueBytesPerPeer = 64 << 20
+	// DefaultMaxConnsPerSource bounds connections from one source IP that
+	// have not completed the handshake.
+	DefaultMaxConnsPerSource = 8
+	// DefaultMaxInboundConns bounds all inbound connections.
+	DefaultMaxInboundConns = 256
+	// MaxClusterIDLen is the longest cluster id the handshake carries.
+	MaxClusterIDLen = 255
+
+	// maxHandlersPerConn bounds concurrently running handlers per inbound
+	// connection (and per local lane); beyond it the reader stops reading.
+	maxHandlersPerConn = 64
+	// writeStallTimeout closes a connection whose peer stops reading.
+	writeStallTimeout = 30 * time.Second
+	// backoff bounds for redialling a peer.
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// Options configures a Service. Zero values take the documented default.
+type Options struct {
+	// Self is this node's listen address (cassandra.yaml listen_address). It
+	// must be a specific address, equal to the IP SAN of our certificate;
+	// outbound connections are bound to it. Required.
+	Self netip.Addr
+	// Port is the internode port (storage_port). Every node uses the same
+	// port. Default 7000.
+	Port int
+	// ClusterID must equal the peer's in the handshake. Required, at most
+	// 255 bytes.
+	ClusterID string
+	// ServerTLS is the acceptor's TLS configuration: TLS 1.3, client
+	// certificates required and verified against the cluster CA (ClientAuth
+	// RequireAndVerifyClientCert, or RequireAnyClientCert with a
+	// VerifyConnection/VerifyPeerCertificate callback). Required.
+	ServerTLS *tls.Config
+	// ClientTLS is the dialer's TLS configuration: TLS 1.3 with a client
+	// certificate; the server certificate is verified (no InsecureSkipVerify
+	// unless a VerifyConnection/VerifyPeerCertificate callback verifies it).
+	// ServerName, if empty, is set to the dialed IP. Required.
+	ClientTLS *tls.Config
+	// PeerAddress returns the node address in the verified peer certificate
+	// (its IP SAN). Required.
+	PeerAddress func(tls.ConnectionState) (netip.Addr, error)
+	// HandshakeTimeout bounds connect + TLS + ringdb handshake, per
+	// connection. Default 5s.
+	HandshakeTimeout time.Duration
+	// RequestTimeout applies to a Request whose context has no deadline.
+	// Default 2s (Cassandra's write_request_timeout).
+	RequestTimeout time.Duration
+	// MaxFrameSize is the largest payload in bytes on the bulk lane; the
+	// urgent lane allows at most min(MaxFrameSize, 1 MiB). Default 16 MiB.
+	MaxFrameSize int
+	// MaxQueueBytesPerPeer bounds, in bytes, the outbound queue of each lane
+	// to each peer (and to Self). Send fails with ErrQueueFull beyond it.
+	// Default 64 MiB.
+	MaxQueueBytesPerPeer int
+	// MaxConnsPerSource bounds the inbound connections from one source IP
+	// that have not completed the handshake; further ones are closed at
+	// once. Default 8.
+	MaxConnsPerSource int
+	// MaxInboundConns bounds all inbound connections. Default 256.
+	MaxInboundConns int
+	// Logger receives operational logs. Default: discard.
+	Logger *slog.Logger
+	// OnRefused, if set, is called for every refused peer (TLS failure,
+	// wrong cluster, address mismatch, bad handshake), on either side of a
+	// connection. It must not block for long.
+	OnRefused func(remote netip.AddrPort, reason string)
+}
+
+// ensureDefaults fills zero fields with their defaults.
+func (o *Options) ensureDefaults() {
+	if o.Port == 0 {
+		o.Port = DefaultPort
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxFrameSize == 0 {
+		o.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if o.MaxQueueBytesPerPeer == 0 {
+		o.MaxQueueBytesPerPeer = DefaultMaxQueueBytesPerPeer
+	}
+	if o.MaxConnsPerSource == 0 {
+		o.MaxConnsPerSource = DefaultMaxConnsPerSource
+	}
+	if o.MaxInboundConns == 0 {
+		o.MaxInboundConns = DefaultMaxInboundConns
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Self = o.Self.Unmap()
+}
+
+// validate returns every problem at once.
+func (o *Options) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("messaging: %s: "+format, append([]any{key}, args...)...))
+	}
+	if !o.Self.IsValid() || o.Self.IsUnspecified() || o.Self.IsMulticast() {
+		bad("listen_address (Self)", "must be a specific unicast address, got %v", o.Self)
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		bad("storage_port (Port)", "out of range: %d", o.Port)
+	}
+	if o.ClusterID == "" || len(o.ClusterID) > MaxClusterIDLen {
+		bad("ClusterID", "must be 1..%d bytes, got %d", MaxClusterIDLen, len(o.ClusterID))
+	}
+	if o.ServerTLS == nil {
+		bad("ServerTLS", "required (there is no plaintext internode path)")
+	} else {
+		switch {
+		case o.ServerTLS.ClientAuth == tls.RequireAndVerifyClientCert:
+		case o.ServerTLS.ClientAuth == tls.RequireAnyClientCert &&
+			(o.ServerTLS.VerifyConnection != nil || o.ServerTLS.VerifyPeerCertificate != nil):
+		default:
+			bad("ServerTLS.ClientAuth", "must require and verify client certificates, got %v", o.ServerTLS.ClientAuth)
+		}
+		if o.ServerTLS.MaxVersion != 0 && o.ServerTLS.MaxVersion < tls.VersionTLS13 {
+			bad("ServerTLS.MaxVersion", "must allow TLS 1.3")
+		}
+		if err := certCovers(o.ServerTLS.Certificates, o.Self); err != nil {
+			bad("ServerTLS.Certificates", "%v", err)
+		}
+	}
+	if o.ClientTLS == nil {
+		bad("ClientTLS", "required (there is no plaintext internode path)")
+	} else {
+		if o.ClientTLS.InsecureSkipVerify && o.ClientTLS.VerifyConnection == nil && o.ClientTLS.VerifyPeerCertificate == nil {
+			bad("ClientTLS.InsecureSkipVerify", "set without a verification callback")
+		}
+		if o.ClientTLS.MaxVersion != 0 && o.ClientTLS.MaxVersion < tls.VersionTLS13 {
+			bad("ClientTLS.MaxVersion", "must allow TLS 1.3")
+		}
+		if len(o.ClientTLS.Certificates) == 0 && o.ClientTLS.GetClientCertificate == nil {
+			bad("ClientTLS.Certificates", "a client certificate is required")
+		}
+		if err := certCovers(o.ClientTLS.Certificates, o.Self); err != nil {
+			bad("ClientTLS.Certificates", "%v", err)
+		}
+	}
+	if o.PeerAddress == nil {
+		bad("PeerAddress", "required")
+	}
+	if o.HandshakeTimeout < 0 {
+		bad("HandshakeTimeout", "negative: %v", o.HandshakeTimeout)
+	}
+	if o.RequestTimeout < 0 {
+		bad("RequestTimeout", "negative: %v", o.RequestTimeout)
+	}
+	if o.MaxFrameSize < 0 || o.MaxFrameSize > maxFrameSizeLimit {
+		bad("MaxFrameSize", "must be 1..%d bytes, got %d", maxFrameSizeLimit, o.MaxFrameSize)
+	}
+	if o.MaxQueueBytesPerPeer < 0 {
+		bad("MaxQueueBytesPerPeer", "negative: %d", o.MaxQueueBytesPerPeer)
+	}
+	if o.MaxConnsPerSource < 0 {
+		bad("MaxConnsPerSource", "negative: %d", o.MaxConnsPerSource)
+	}
+	if o.MaxInboundConns < 0 {
+		bad("MaxInboundConns", "negative: %d", o.MaxInboundConns)
+	}
+	return errors.Join(errs...)
+}
+
+// certCovers checks that the first configured certificate, if any, names
+// self among its IP SANs: a node whose certificate names another address
+// would be refused by every peer.
+func certCovers(certs []tls.Certificate, self netip.Addr) error {
+	if len(certs) == 0 || len(certs[0].Certificate) == 0 || !self.IsValid() {
+		return nil
+	}
+	leaf := certs[0].Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(certs[0].Certificate[0]); err != nil {
+			return fmt.Errorf("parse leaf: %w", err)
+		}
+	}
+	if !slices.ContainsFunc(leaf.IPAddresses, func(ip []byte) bool {
+		a, ok := netip.AddrFromSlice(ip)
+		return ok && a.Unmap() == self
+	}) {
+		return fmt.Errorf("certificate IP SANs %v do not include listen address %v", leaf.IPAddresses, self)
+	}
+	return nil
+}
+
+// maxFrame returns the payload limit of a lane.
+func (o *Options) maxFrame(l lane) int {
+	if l == laneUrgent {
+		return min(o.MaxFrameSize, UrgentMaxFrameSize)
+	}
+	return o.MaxFrameSize
+}

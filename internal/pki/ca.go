@@ -1,0 +1,308 @@
+package pki
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// caCNPrefix starts the Common Name of every cluster CA certificate.
+const caCNPrefix = "ringdb cluster CA "
+
+// maxClusterNameLen bounds the cluster name (bytes) put in the CA subject.
+const maxClusterNameLen = 128
+
+// CA is a cluster certificate authority loaded from (or created in) a
+// directory holding ca.key and ca.crt.
+type CA struct {
+	// Dir is the directory holding ca.key and ca.crt.
+	Dir string
+	// ClusterID is the cluster id embedded in the CA certificate.
+	ClusterID string
+	// ClusterName is the cluster name from the CA subject.
+	ClusterName string
+	// Cert is the CA certificate.
+	Cert *x509.Certificate
+
+	certPEM []byte
+	key     crypto.Signer
+	opts    Options
+}
+
+// CertPath returns the path of ca.crt.
+func (ca *CA) CertPath() string { return filepath.Join(ca.Dir, CACertFile) }
+
+// KeyPath returns the path of ca.key.
+func (ca *CA) KeyPath() string { return filepath.Join(ca.Dir, CAKeyFile) }
+
+// InitCA creates a new cluster CA in dir with default Options.
+func InitCA(dir, clusterName string) (*CA, error) {
+	return InitCAWithOptions(dir, clusterName, Options{})
+}
+
+// InitCAWithOptions creates a new cluster CA in dir (created 0700 if
+// missing): an ECDSA P-256 key in ca.key (0600) and a self-signed CA
+// certificate in ca.crt carrying a fresh random cluster id as the URI SAN
+// ringdb://cluster/<uuid> and the subject O=ringdb, CN="ringdb cluster CA
+// <clusterName>". It refuses to overwrite an existing ca.key or ca.crt.
+func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
+	o.EnsureDefaults()
+	if err := validateClusterName(clusterName); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return nil, errors.New("pki: CA directory not set")
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, fmt.Errorf("pki: create CA directory: %w", err)
+	}
+	for _, name := range []string{CAKeyFile, CACertFile} {
+		p := filepath.Join(dir, name)
+		ok, err := exists(p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return nil, fmt.Errorf("pki: refusing to overwrite existing CA: %s exists", p)
+		}
+	}
+	id, err := newClusterID()
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pki: generate CA key: %w", err)
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	now := o.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject: pkix.Name{
+			Organization: []string{"ringdb"},
+			CommonName:   caCNPrefix + clusterName,
+		},
+		NotBefore:             now.Add(-clockSkew),
+		NotAfter:              o.caNotAfter(now),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLen:            0,
+		MaxPathLenZero:        true, // nodes are signed directly; no intermediates
+		URIs:                  []*url.URL{ClusterURI(id)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: create CA certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("pki: parse new CA certificate: %w", err)
+	}
+	keyPEM, err := encodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	certPEM := encodeCert(der)
+	// Key first, certificate last: a directory with ca.crt is complete.
+	if err := writeNew(filepath.Join(dir, CAKeyFile), keyPEM, keyMode); err != nil {
+		return nil, err
+	}
+	if err := writeNew(filepath.Join(dir, CACertFile), certPEM, certMode); err != nil {
+		return nil, err
+	}
+	return &CA{Dir: dir, ClusterID: id, ClusterName: clusterName, Cert: cert, certPEM: certPEM, key: key, opts: o}, nil
+}
+
+// LoadCA loads the CA in dir with default Options.
+func LoadCA(dir string) (*CA, error) {
+	return LoadCAWithOptions(dir, Options{})
+}
+
+// LoadCAWithOptions loads the CA in dir and checks that ca.crt is a CA
+// certificate carrying a cluster id, that ca.key matches it and is not
+// readable by group or others.
+func LoadCAWithOptions(dir string, o Options) (*CA, error) {
+	o.EnsureDefaults()
+	cert, certPEM, err := readCert(filepath.Join(dir, CACertFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: load CA: %w", err)
+	}
+	if !cert.IsCA || !cert.BasicConstraintsValid {
+		return nil, fmt.Errorf("pki: load CA: %s is not a CA certificate", filepath.Join(dir, CACertFile))
+	}
+	id, err := ClusterIDOf(cert)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load CA: %w", err)
+	}
+	key, _, err := readKey(filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: load CA: %w", err)
+	}
+	if !samePublicKey(key, cert) {
+		return nil, fmt.Errorf("pki: load CA: %s does not match %s", CAKeyFile, CACertFile)
+	}
+	name := strings.TrimPrefix(cert.Subject.CommonName, caCNPrefix)
+	return &CA{Dir: dir, ClusterID: id, ClusterName: name, Cert: cert, certPEM: certPEM, key: key, opts: o}, nil
+}
+
+// IssueNode writes a node certificate for addr into outDir (created 0700 if
+// missing): node.key (ECDSA P-256, 0600), node.crt (IP SAN addr, URI SAN
+// with the cluster id, ExtKeyUsage ServerAuth and ClientAuth, CN addr,
+// Options.NodeValidity) and a copy of ca.crt. It refuses an invalid,
+// unspecified, multicast or zoned address, and refuses to overwrite an
+// existing node.key or node.crt (an existing ca.crt is accepted only if it
+// is this CA's certificate).
+func (ca *CA) IssueNode(addr netip.Addr, outDir string) error {
+	if err := validateNodeAddr(addr); err != nil {
+		return err
+	}
+	addr = addr.Unmap()
+	if outDir == "" {
+		return errors.New("pki: node certificate directory not set")
+	}
+	if err := os.MkdirAll(outDir, dirMode); err != nil {
+		return fmt.Errorf("pki: create node certificate directory: %w", err)
+	}
+	for _, name := range []string{NodeKeyFile, NodeCrtFile} {
+		p := filepath.Join(outDir, name)
+		ok, err := exists(p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fmt.Errorf("pki: refusing to overwrite existing node certificate: %s exists", p)
+		}
+	}
+	caCopy := filepath.Join(outDir, CACertFile)
+	haveCA, err := exists(caCopy)
+	if err != nil {
+		return err
+	}
+	if haveCA {
+		data, err := os.ReadFile(caCopy)
+		if err != nil {
+			return fmt.Errorf("pki: %w", err)
+		}
+		if !bytes.Equal(data, ca.certPEM) {
+			return fmt.Errorf("pki: %s exists and is not the certificate of this CA (cluster %s)", caCopy, ca.ClusterID)
+		}
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("pki: generate node key: %w", err)
+	}
+	now := ca.opts.Now()
+	notAfter := ca.opts.nodeNotAfter(now)
+	if notAfter.After(ca.Cert.NotAfter) {
+		notAfter = ca.Cert.NotAfter // never outlive the CA
+	}
+	der, err := ca.sign(&x509.Certificate{
+		Subject: pkix.Name{
+			Organization: []string{"ringdb"},
+			CommonName:   addr.String(),
+		},
+		NotBefore:   now.Add(-clockSkew),
+		NotAfter:    notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.IP(addr.AsSlice())},
+		URIs:        []*url.URL{ClusterURI(ca.ClusterID)},
+	}, key.Public())
+	if err != nil {
+		return err
+	}
+	keyPEM, err := encodeKey(key)
+	if err != nil {
+		return err
+	}
+	if err := writeNew(filepath.Join(outDir, NodeKeyFile), keyPEM, keyMode); err != nil {
+		return err
+	}
+	if !haveCA {
+		if err := writeNew(caCopy, ca.certPEM, certMode); err != nil {
+			return err
+		}
+	}
+	// node.crt last: its presence means the directory is complete.
+	return writeNew(filepath.Join(outDir, NodeCrtFile), encodeCert(der), certMode)
+}
+
+// sign signs tmpl (given a fresh serial number) with the CA key.
+func (ca *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	tmpl.SerialNumber = serial
+	tmpl.BasicConstraintsValid = true
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: sign node certificate: %w", err)
+	}
+	return der, nil
+}
+
+func randomSerial() (*big.Int, error) {
+	limit := new(big.Int).Lsh(big.NewInt(1), 127)
+	n, err := rand.Int(rand.Reader, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pki: generate serial number: %w", err)
+	}
+	return n.Add(n, big.NewInt(1)), nil // strictly positive
+}
+
+func validateClusterName(name string) error {
+	if name == "" {
+		return errors.New("pki: cluster name is empty")
+	}
+	if len(name) > maxClusterNameLen {
+		return fmt.Errorf("pki: cluster name longer than %d bytes", maxClusterNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("pki: cluster name is not valid UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("pki: cluster name %q contains a control character", name)
+		}
+	}
+	return nil
+}
+
+// validateNodeAddr refuses addresses that cannot identify one node.
+func validateNodeAddr(addr netip.Addr) error {
+	u := addr.Unmap()
+	switch {
+	case !addr.IsValid():
+		return errors.New("pki: node address is not set")
+	case addr.Zone() != "":
+		return fmt.Errorf("pki: node address %s has a zone; certificates cannot carry one", addr)
+	case u.IsUnspecified():
+		return fmt.Errorf("pki: node address %s is unspecified; give the node's listen address", addr)
+	case u.IsMulticast():
+		return fmt.Errorf("pki: node address %s is multicast", addr)
+	case u == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return fmt.Errorf("pki: node address %s is the broadcast address", addr)
+	}
+	return nil
+}

@@ -1,0 +1,116 @@
+package pki
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"time"
+)
+
+// Identity is a node's internode TLS identity loaded from its certificates
+// directory.
+type Identity struct {
+	// Cert is the node's certificate (node.crt) and key (node.key).
+	Cert tls.Certificate
+	// CAPool holds only the cluster CA certificate (ca.crt).
+	CAPool *x509.CertPool
+	// ClusterID is the cluster id carried by the CA and the node certificate.
+	ClusterID string
+	// Address is the node certificate's single IP SAN.
+	Address netip.Addr
+
+	now func() time.Time
+}
+
+// LoadIdentity loads certsDir/{node.crt,node.key,ca.crt} with default Options.
+func LoadIdentity(certsDir string) (*Identity, error) {
+	return LoadIdentityWithOptions(certsDir, Options{})
+}
+
+// LoadIdentityWithOptions loads a node identity and checks that node.key
+// matches node.crt and is private (no group/other access), that ca.crt is a
+// CA certificate with a cluster id, and that node.crt is valid now, chains
+// to ca.crt for both server and client authentication, carries the CA's
+// cluster id and exactly one IP SAN. Options.Now is also the clock used by
+// the TLS configurations made from the identity.
+func LoadIdentityWithOptions(certsDir string, o Options) (*Identity, error) {
+	o.EnsureDefaults()
+	caCert, _, err := readCert(filepath.Join(certsDir, CACertFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity: %w", err)
+	}
+	if !caCert.IsCA || !caCert.BasicConstraintsValid {
+		return nil, fmt.Errorf("pki: load identity: %s is not a CA certificate", filepath.Join(certsDir, CACertFile))
+	}
+	clusterID, err := ClusterIDOf(caCert)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity: CA certificate: %w", err)
+	}
+	keyPath := filepath.Join(certsDir, NodeKeyFile)
+	_, keyPEM, err := readKey(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity: %w", err)
+	}
+	_, certPEM, err := readCert(filepath.Join(certsDir, NodeCrtFile))
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity: %s and %s: %w", NodeCrtFile, NodeKeyFile, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	id := &Identity{Cert: pair, CAPool: pool, ClusterID: clusterID, now: o.Now}
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
+		addr, err := id.verifyLeaf(pair.Leaf, usage)
+		if err != nil {
+			return nil, fmt.Errorf("pki: load identity: %s: %w", NodeCrtFile, err)
+		}
+		id.Address = addr
+	}
+	return id, nil
+}
+
+// verifyLeaf checks leaf against this cluster: it chains directly to the CA
+// (no intermediates are accepted), is valid now, allows usage, carries this
+// cluster's id and exactly one IP SAN, which it returns.
+func (id *Identity) verifyLeaf(leaf *x509.Certificate, usage x509.ExtKeyUsage) (netip.Addr, error) {
+	if leaf == nil {
+		return netip.Addr{}, errors.New("no certificate")
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots:       id.CAPool,
+		CurrentTime: id.now(),
+		KeyUsages:   []x509.ExtKeyUsage{usage},
+	}); err != nil {
+		return netip.Addr{}, fmt.Errorf("not signed by this cluster's CA: %w", err)
+	}
+	cid, err := ClusterIDOf(leaf)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if cid != id.ClusterID {
+		return netip.Addr{}, fmt.Errorf("certificate is for cluster %s, this is cluster %s", cid, id.ClusterID)
+	}
+	return leafAddress(leaf)
+}
+
+// leafAddress returns the single IP SAN of a node certificate.
+func leafAddress(leaf *x509.Certificate) (netip.Addr, error) {
+	if n := len(leaf.IPAddresses); n != 1 {
+		return netip.Addr{}, fmt.Errorf("node certificate must carry exactly one IP address, has %d", n)
+	}
+	addr, ok := netip.AddrFromSlice(leaf.IPAddresses[0])
+	if !ok {
+		return netip.Addr{}, errors.New("node certificate carries a malformed IP address")
+	}
+	addr = addr.Unmap()
+	if err := validateNodeAddr(addr); err != nil {
+		return netip.Addr{}, err
+	}
+	return addr, nil
+}

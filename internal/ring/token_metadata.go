@@ -1,0 +1,423 @@
+package ring
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// Token is a position on the Murmur3Partitioner ring: any int64, ordered as a
+// signed integer, with MinToken as the start (and end) of the ring.
+type Token = int64
+
+// TokenMetadata is an immutable snapshot of the ring: the NORMAL endpoints
+// with their tokens, datacenter and rack, and the pending (BOOT, i.e.
+// bootstrapping) endpoints whose tokens are not yet part of the ring. It is
+// Cassandra's TokenMetadata plus the snitch's topology, made copy-on-write:
+// every With... method returns a new snapshot and leaves the receiver
+// untouched, so a snapshot may be read by any number of goroutines without
+// locking. The zero value is not usable; start from NewTokenMetadata.
+//
+// Slices returned by accessors are copies unless stated otherwise.
+type TokenMetadata struct {
+	ring      []Token // sorted NORMAL tokens
+	ringOwner []int32 // ringOwner[i] is the index in eps of the owner of ring[i]
+
+	eps     []endpointInfo // NORMAL endpoints, sorted by address
+	epIndex map[netip.Addr]int32
+
+	pending      []endpointInfo // BOOT endpoints, sorted by address
+	pendingIndex map[netip.Addr]int32
+
+	dcNames      []string // sorted names of the datacenters of NORMAL endpoints
+	dcIndex      map[string]int32
+	dcNodeCount  []int // per dcNames index: NORMAL endpoints in the DC
+	dcRackCount  []int // per dcNames index: distinct racks of NORMAL endpoints in the DC
+	numRacks     int   // distinct (dc, rack) pairs of NORMAL endpoints
+	pendingToken map[Token]int32
+
+	// caches holds lazily computed replica lists per strategy (keyed by the
+	// strategy's cache key); see replicaCache.
+	caches sync.Map
+
+	// futures[i] is built lazily: this ring with pending[i] as NORMAL.
+	futures []future
+}
+
+type future struct {
+	once sync.Once
+	tm   *TokenMetadata
+}
+
+type endpointInfo struct {
+	addr    netip.Addr
+	dc      string
+	rack    string
+	tokens  []Token // sorted
+	dcIdx   int32   // index into TokenMetadata.dcNames (NORMAL endpoints only)
+	rackIdx int32   // global index of the (dc, rack) pair (NORMAL endpoints only)
+}
+
+// NewTokenMetadata returns an empty ring: no endpoints, no tokens.
+func NewTokenMetadata() *TokenMetadata {
+	tm, _ := build(nil, nil)
+	return tm
+}
+
+// WithEndpoint returns a snapshot in which ep is a NORMAL endpoint of datacenter
+// dc and rack rack owning exactly tokens. An existing NORMAL entry for ep is
+// replaced; a pending entry for ep is dropped (its bootstrap has completed).
+//
+// It returns an error, and no snapshot, when ep is not a valid address, tokens
+// is empty or holds a duplicate, or a token is already owned by (or pending
+// for) another endpoint: Cassandra refuses a node that would take over another
+// node's token.
+func (tm *TokenMetadata) WithEndpoint(ep netip.Addr, tokens []Token, dc, rack string) (*TokenMetadata, error) {
+	info, err := newEndpointInfo(ep, tokens, dc, rack)
+	if err != nil {
+		return nil, err
+	}
+	normal := make([]endpointInfo, 0, len(tm.eps)+1)
+	for _, e := range tm.eps {
+		if e.addr != ep {
+			normal = append(normal, e)
+		}
+	}
+	normal = append(normal, info)
+	pending := make([]endpointInfo, 0, len(tm.pending))
+	for _, e := range tm.pending {
+		if e.addr != ep {
+			pending = append(pending, e)
+		}
+	}
+	return build(normal, pending)
+}
+
+// WithPending returns a snapshot in which ep is a bootstrapping (BOOT)
+// endpoint that will own tokens in datacenter dc and rack rack once it joins.
+// Its tokens are not part of the ring (SortedTokens, NaturalEndpoints) but
+// make it a pending replica (PendingEndpoints, PendingRanges). A previous
+// entry for ep, NORMAL or pending, is replaced.
+//
+// It returns an error on the same conditions as WithEndpoint.
+func (tm *TokenMetadata) WithPending(ep netip.Addr, tokens []Token, dc, rack string) (*TokenMetadata, error) {
+	info, err := newEndpointInfo(ep, tokens, dc, rack)
+	if err != nil {
+		return nil, err
+	}
+	normal := make([]endpointInfo, 0, len(tm.eps))
+	for _, e := range tm.eps {
+		if e.addr != ep {
+			normal = append(normal, e)
+		}
+	}
+	pending := make([]endpointInfo, 0, len(tm.pending)+1)
+	for _, e := range tm.pending {
+		if e.addr != ep {
+			pending = append(pending, e)
+		}
+	}
+	pending = append(pending, info)
+	return build(normal, pending)
+}
+
+// WithoutEndpoint returns a snapshot without ep, NORMAL or pending (after a
+// decommission, removenode or an aborted bootstrap). It returns tm itself
+// when ep is unknown.
+func (tm *TokenMetadata) WithoutEndpoint(ep netip.Addr) *TokenMetadata {
+	_, isNormal := tm.epIndex[ep]
+	_, isPending := tm.pendingIndex[ep]
+	if !isNormal && !isPending {
+		return tm
+	}
+	normal := make([]endpointInfo, 0, len(tm.eps))
+	for _, e := range tm.eps {
+		if e.addr != ep {
+			normal = append(normal, e)
+		}
+	}
+	pending := make([]endpointInfo, 0, len(tm.pending))
+	for _, e := range tm.pending {
+		if e.addr != ep {
+			pending = append(pending, e)
+		}
+	}
+	out, err := build(normal, pending)
+	if err != nil {
+		// Removing an endpoint cannot create a collision.
+		panic(err)
+	}
+	return out
+}
+
+func newEndpointInfo(ep netip.Addr, tokens []Token, dc, rack string) (endpointInfo, error) {
+	if !ep.IsValid() {
+		return endpointInfo{}, fmt.Errorf("ring: invalid endpoint address")
+	}
+	if len(tokens) == 0 {
+		return endpointInfo{}, fmt.Errorf("ring: endpoint %s has no tokens", ep)
+	}
+	sorted := slices.Clone(tokens)
+	slices.Sort(sorted)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			return endpointInfo{}, fmt.Errorf("ring: endpoint %s lists token %d twice", ep, sorted[i])
+		}
+	}
+	return endpointInfo{addr: ep, dc: dc, rack: rack, tokens: sorted}, nil
+}
+
+// build assembles a snapshot from complete endpoint lists (which it owns).
+func build(normal, pending []endpointInfo) (*TokenMetadata, error) {
+	slices.SortFunc(normal, func(a, b endpointInfo) int { return a.addr.Compare(b.addr) })
+	slices.SortFunc(pending, func(a, b endpointInfo) int { return a.addr.Compare(b.addr) })
+	tm := &TokenMetadata{
+		eps:          normal,
+		epIndex:      make(map[netip.Addr]int32, len(normal)),
+		pending:      pending,
+		pendingIndex: make(map[netip.Addr]int32, len(pending)),
+		dcIndex:      make(map[string]int32),
+		pendingToken: make(map[Token]int32),
+		futures:      make([]future, len(pending)),
+	}
+
+	// Datacenters and racks of NORMAL endpoints.
+	type dcRack struct{ dc, rack string }
+	racks := make(map[dcRack]int32)
+	for _, e := range normal {
+		if _, ok := tm.dcIndex[e.dc]; !ok {
+			tm.dcIndex[e.dc] = 0
+			tm.dcNames = append(tm.dcNames, e.dc)
+		}
+	}
+	slices.Sort(tm.dcNames)
+	for i, name := range tm.dcNames {
+		tm.dcIndex[name] = int32(i)
+	}
+	tm.dcNodeCount = make([]int, len(tm.dcNames))
+	tm.dcRackCount = make([]int, len(tm.dcNames))
+
+	total := 0
+	owner := make(map[Token]int32)
+	for i := range normal {
+		e := &normal[i]
+		tm.epIndex[e.addr] = int32(i)
+		e.dcIdx = tm.dcIndex[e.dc]
+		tm.dcNodeCount[e.dcIdx]++
+		key := dcRack{e.dc, e.rack}
+		r, ok := racks[key]
+		if !ok {
+			r = int32(len(racks))
+			racks[key] = r
+			tm.dcRackCount[e.dcIdx]++
+		}
+		e.rackIdx = r
+		for _, t := range e.tokens {
+			if o, dup := owner[t]; dup {
+				return nil, fmt.Errorf("ring: token %d of %s is already owned by %s", t, e.addr, normal[o].addr)
+			}
+			owner[t] = int32(i)
+		}
+		total += len(e.tokens)
+	}
+	tm.numRacks = len(racks)
+	for i := range pending {
+		e := &pending[i]
+		tm.pendingIndex[e.addr] = int32(i)
+		e.dcIdx, e.rackIdx = -1, -1
+		for _, t := range e.tokens {
+			if o, dup := owner[t]; dup {
+				return nil, fmt.Errorf("ring: token %d of %s is already owned by %s", t, e.addr, normal[o].addr)
+			}
+			if o, dup := tm.pendingToken[t]; dup {
+				return nil, fmt.Errorf("ring: token %d of %s is already pending for %s", t, e.addr, pending[o].addr)
+			}
+			tm.pendingToken[t] = int32(i)
+		}
+	}
+
+	tm.ring = make([]Token, 0, total)
+	for t := range owner {
+		tm.ring = append(tm.ring, t)
+	}
+	slices.Sort(tm.ring)
+	tm.ringOwner = make([]int32, len(tm.ring))
+	for i, t := range tm.ring {
+		tm.ringOwner[i] = owner[t]
+	}
+	return tm, nil
+}
+
+// SortedTokens returns the NORMAL tokens of the ring in ascending order.
+func (tm *TokenMetadata) SortedTokens() []Token { return slices.Clone(tm.ring) }
+
+// RingSize returns the number of NORMAL tokens on the ring.
+func (tm *TokenMetadata) RingSize() int { return len(tm.ring) }
+
+// TokenAt returns the i-th smallest NORMAL token (0 <= i < RingSize), for
+// iterating the ring without copying it.
+func (tm *TokenMetadata) TokenAt(i int) Token { return tm.ring[i] }
+
+// OwnerAt returns the endpoint owning TokenAt(i).
+func (tm *TokenMetadata) OwnerAt(i int) netip.Addr { return tm.eps[tm.ringOwner[i]].addr }
+
+// FirstTokenIndex returns the index in SortedTokens of the first ring token
+// >= t, wrapping to 0 when t is greater than every token (Cassandra's
+// TokenMetadata.firstTokenIndex). The ring token at that index ends the range
+// (start, end] that contains t. It returns -1 for an empty ring.
+func (tm *TokenMetadata) FirstTokenIndex(t Token) int {
+	if len(tm.ring) == 0 {
+		return -1
+	}
+	i, _ := slices.BinarySearch(tm.ring, t)
+	if i == len(tm.ring) {
+		return 0
+	}
+	return i
+}
+
+// TokenOwner returns the NORMAL endpoint owning exactly token t (Cassandra's
+// TokenMetadata.getEndpoint), or the zero Addr when t is not a ring token.
+// For the endpoint whose range contains t, use PrimaryEndpoint.
+func (tm *TokenMetadata) TokenOwner(t Token) netip.Addr {
+	i, ok := slices.BinarySearch(tm.ring, t)
+	if !ok {
+		return netip.Addr{}
+	}
+	return tm.eps[tm.ringOwner[i]].addr
+}
+
+// PrimaryEndpoint returns the endpoint whose primary range contains t: the
+// owner of the first ring token >= t, wrapping. It returns the zero Addr for
+// an empty ring.
+func (tm *TokenMetadata) PrimaryEndpoint(t Token) netip.Addr {
+	i := tm.FirstTokenIndex(t)
+	if i < 0 {
+		return netip.Addr{}
+	}
+	return tm.eps[tm.ringOwner[i]].addr
+}
+
+// Endpoints returns the NORMAL endpoints, sorted by address.
+func (tm *TokenMetadata) Endpoints() []netip.Addr {
+	out := make([]netip.Addr, len(tm.eps))
+	for i, e := range tm.eps {
+		out[i] = e.addr
+	}
+	return out
+}
+
+// PendingEndpointList returns the bootstrapping (BOOT) endpoints, sorted by
+// address.
+func (tm *TokenMetadata) PendingEndpointList() []netip.Addr {
+	out := make([]netip.Addr, len(tm.pending))
+	for i, e := range tm.pending {
+		out[i] = e.addr
+	}
+	return out
+}
+
+// IsMember reports whether ep is a NORMAL endpoint.
+func (tm *TokenMetadata) IsMember(ep netip.Addr) bool {
+	_, ok := tm.epIndex[ep]
+	return ok
+}
+
+// IsPending reports whether ep is a bootstrapping (BOOT) endpoint.
+func (tm *TokenMetadata) IsPending(ep netip.Addr) bool {
+	_, ok := tm.pendingIndex[ep]
+	return ok
+}
+
+func (tm *TokenMetadata) info(ep netip.Addr) *endpointInfo {
+	if i, ok := tm.epIndex[ep]; ok {
+		return &tm.eps[i]
+	}
+	if i, ok := tm.pendingIndex[ep]; ok {
+		return &tm.pending[i]
+	}
+	return nil
+}
+
+// Tokens returns the sorted tokens of ep, NORMAL or pending, or nil when ep
+// is unknown.
+func (tm *TokenMetadata) Tokens(ep netip.Addr) []Token {
+	if e := tm.info(ep); e != nil {
+		return slices.Clone(e.tokens)
+	}
+	return nil
+}
+
+// DC returns the datacenter of ep (NORMAL or pending), or "" when unknown.
+func (tm *TokenMetadata) DC(ep netip.Addr) string {
+	if e := tm.info(ep); e != nil {
+		return e.dc
+	}
+	return ""
+}
+
+// Rack returns the rack of ep (NORMAL or pending), or "" when unknown.
+func (tm *TokenMetadata) Rack(ep netip.Addr) string {
+	if e := tm.info(ep); e != nil {
+		return e.rack
+	}
+	return ""
+}
+
+// DCs returns the NORMAL endpoints of each datacenter, each list sorted by
+// address.
+func (tm *TokenMetadata) DCs() map[string][]netip.Addr {
+	out := make(map[string][]netip.Addr, len(tm.dcNames))
+	for _, e := range tm.eps {
+		out[e.dc] = append(out[e.dc], e.addr)
+	}
+	return out
+}
+
+// Ranges returns the ranges for which ep is the primary owner: for each of
+// its NORMAL tokens t, (predecessor of t, t]. A single-token ring yields the
+// whole ring as (t, t]. The result is ordered by end token; it is nil when
+// ep is not a NORMAL endpoint.
+func (tm *TokenMetadata) Ranges(ep netip.Addr) []Range {
+	idx, ok := tm.epIndex[ep]
+	if !ok {
+		return nil
+	}
+	var out []Range
+	for i, o := range tm.ringOwner {
+		if o == idx {
+			out = append(out, tm.rangeAt(i))
+		}
+	}
+	return out
+}
+
+// rangeAt returns the range ending at ring[i].
+func (tm *TokenMetadata) rangeAt(i int) Range {
+	prev := i - 1
+	if prev < 0 {
+		prev = len(tm.ring) - 1
+	}
+	return Range{Start: tm.ring[prev], End: tm.ring[i]}
+}
+
+// futureWith returns the ring with pending endpoint i joined as NORMAL (and
+// no other pending endpoint), built once per snapshot.
+func (tm *TokenMetadata) futureWith(i int) *TokenMetadata {
+	f := &tm.futures[i]
+	f.once.Do(func() {
+		p := tm.pending[i]
+		normal := make([]endpointInfo, 0, len(tm.eps)+1)
+		normal = append(normal, tm.eps...)
+		normal = append(normal, endpointInfo{addr: p.addr, dc: p.dc, rack: p.rack, tokens: p.tokens})
+		out, err := build(normal, nil)
+		if err != nil {
+			// Collisions between pending and NORMAL tokens are refused when
+			// the pending endpoint is added.
+			panic(err)
+		}
+		f.tm = out
+	})
+	return f.tm
+}
