@@ -71,14 +71,16 @@ func NewManager(store MetaStore, system []*Keyspace, now func() time.Time) (*Man
 	if err != nil {
 		return nil, fmt.Errorf("schema: load: %w", err)
 	}
+	s.DroppedKeyspaces = map[string]int64{}
 	if ok {
-		user, err := decodeSchema(data)
+		user, dropped, err := decodeSchemaFull(data)
 		if err != nil {
 			return nil, fmt.Errorf("schema: decode persisted schema: %w", err)
 		}
 		for _, k := range user {
 			s.Keyspaces[k.Name] = k
 		}
+		maps.Copy(s.DroppedKeyspaces, dropped)
 	}
 	s.Version = m.version(s)
 	m.cur.Store(s)
@@ -91,13 +93,26 @@ func (m *Manager) Current() *Schema { return m.cur.Load() }
 // update runs fn on a copy of the schema and publishes the result if fn
 // reports a change.
 func (m *Manager) update(fn func(s *Schema) (bool, error)) (bool, error) {
+	return m.apply(true, fn)
+}
+
+// apply runs fn on a copy of the schema and publishes the result if fn
+// reports a change. With stamp, definitions fn changed get the current
+// time as their modification time (local DDL); merges keep the remote's.
+func (m *Manager) apply(stamp bool, fn func(s *Schema) (bool, error)) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := m.cur.Load()
-	next := &Schema{Keyspaces: maps.Clone(old.Keyspaces)}
+	next := &Schema{Keyspaces: maps.Clone(old.Keyspaces), DroppedKeyspaces: maps.Clone(old.DroppedKeyspaces)}
+	if next.DroppedKeyspaces == nil {
+		next.DroppedKeyspaces = map[string]int64{}
+	}
 	changed, err := fn(next)
 	if err != nil || !changed {
 		return false, err
+	}
+	if stamp {
+		stampChanges(old, next, m.now().UnixMicro())
 	}
 	data, err := encodeSchema(next)
 	if err != nil {
@@ -129,7 +144,73 @@ func cloneKeyspace(k *Keyspace) *Keyspace {
 	c.Types = maps.Clone(k.Types)
 	c.TypeOrder = slices.Clone(k.TypeOrder)
 	c.Replication = maps.Clone(k.Replication)
+	c.DroppedTables = maps.Clone(k.DroppedTables)
+	if c.DroppedTables == nil {
+		c.DroppedTables = map[string]int64{}
+	}
 	return &c
+}
+
+// stampChanges sets modification times on what a local DDL changed:
+// new or replaced table definitions, keyspaces whose own definition
+// changed, and tombstones for dropped tables and keyspaces. Published
+// definitions are never modified: only objects new in next are stamped
+// (copies are made where needed).
+func stampChanges(old, next *Schema, now int64) {
+	for name, ok := range old.Keyspaces {
+		if ok.System {
+			continue
+		}
+		if next.Keyspaces[name] == nil {
+			next.DroppedKeyspaces[name] = now
+		}
+	}
+	for name, nk := range next.Keyspaces {
+		if nk.System {
+			continue
+		}
+		ok := old.Keyspaces[name]
+		if ok == nil {
+			nk.Modified = now
+			for _, t := range nk.Tables {
+				t.Modified = now
+			}
+			continue
+		}
+		if ok == nk {
+			continue
+		}
+		// nk is a fresh clone made by this update.
+		if nk.DroppedTables == nil {
+			nk.DroppedTables = map[string]int64{}
+		}
+		if !maps.Equal(ok.Replication, nk.Replication) || ok.DurableWrites != nk.DurableWrites ||
+			!slices.Equal(ok.TypeOrder, nk.TypeOrder) || !sameTypes(ok.Types, nk.Types) {
+			nk.Modified = now
+		}
+		for tn, t := range nk.Tables {
+			if ok.Tables[tn] != t {
+				t.Modified = now
+			}
+		}
+		for tn := range ok.Tables {
+			if nk.Tables[tn] == nil {
+				nk.DroppedTables[tn] = now
+			}
+		}
+	}
+}
+
+func sameTypes(a, b map[string]*types.Type) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateReplication checks and normalises a replication map the way
@@ -683,7 +764,8 @@ func usesType(t *types.Type, name string) bool {
 // ---- persistence ----
 
 type jsonSchema struct {
-	Keyspaces []jsonKeyspace `json:"keyspaces"`
+	Keyspaces        []jsonKeyspace   `json:"keyspaces"`
+	DroppedKeyspaces map[string]int64 `json:"dropped_keyspaces,omitempty"`
 }
 
 type jsonKeyspace struct {
@@ -692,6 +774,8 @@ type jsonKeyspace struct {
 	DurableWrites bool              `json:"durable_writes"`
 	Types         []jsonType        `json:"types,omitempty"`
 	Tables        []jsonTable       `json:"tables,omitempty"`
+	Modified      int64             `json:"modified"`
+	DroppedTables map[string]int64  `json:"dropped_tables,omitempty"`
 }
 
 type jsonType struct {
@@ -717,16 +801,17 @@ type jsonTable struct {
 	Dropped        map[string]DroppedColumn `json:"dropped,omitempty"`
 	NextColumnID   uint32                   `json:"next_column_id"`
 	CompactStorage bool                     `json:"compact_storage,omitempty"`
+	Modified       int64                    `json:"modified"`
 }
 
 func encodeSchema(s *Schema) ([]byte, error) {
-	var js jsonSchema
+	js := jsonSchema{DroppedKeyspaces: s.DroppedKeyspaces}
 	for _, name := range s.KeyspaceNames() {
 		k := s.Keyspaces[name]
 		if k.System {
 			continue
 		}
-		jk := jsonKeyspace{Name: k.Name, Replication: k.Replication, DurableWrites: k.DurableWrites}
+		jk := jsonKeyspace{Name: k.Name, Replication: k.Replication, DurableWrites: k.DurableWrites, Modified: k.Modified, DroppedTables: k.DroppedTables}
 		for _, tn := range k.TypeOrder {
 			t := k.Types[tn]
 			jt := jsonType{Name: tn, Fields: t.FieldNames}
@@ -738,7 +823,7 @@ func encodeSchema(s *Schema) ([]byte, error) {
 		for _, tn := range k.TableNames() {
 			t := k.Tables[tn]
 			jt := jsonTable{Name: t.Name, ID: t.ID, Options: t.Options, Dropped: t.Dropped,
-				NextColumnID: t.NextColumnID, CompactStorage: t.CompactStorage}
+				NextColumnID: t.NextColumnID, CompactStorage: t.CompactStorage, Modified: t.Modified}
 			for _, c := range t.All {
 				jt.Columns = append(jt.Columns, jsonColumn{Name: c.Name, Type: c.Type.String(), Kind: uint8(c.Kind), Position: c.Position, Desc: c.Desc, ID: c.ID})
 			}
@@ -750,20 +835,31 @@ func encodeSchema(s *Schema) ([]byte, error) {
 }
 
 func decodeSchema(data []byte) ([]*Keyspace, error) {
+	ks, _, err := decodeSchemaFull(data)
+	return ks, err
+}
+
+func decodeSchemaFull(data []byte) ([]*Keyspace, map[string]int64, error) {
 	var js jsonSchema
 	if err := json.Unmarshal(data, &js); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []*Keyspace
 	for _, jk := range js.Keyspaces {
+		if err := validName("keyspace", jk.Name); err != nil || IsSystemKeyspace(jk.Name) {
+			return nil, nil, fmt.Errorf("bad keyspace name %q", jk.Name)
+		}
 		k := &Keyspace{Name: jk.Name, Replication: jk.Replication, DurableWrites: jk.DurableWrites,
-			Tables: map[string]*Table{}, Types: map[string]*types.Type{}}
+			Tables: map[string]*Table{}, Types: map[string]*types.Type{}, Modified: jk.Modified, DroppedTables: jk.DroppedTables}
+		if k.DroppedTables == nil {
+			k.DroppedTables = map[string]int64{}
+		}
 		for _, jt := range jk.Types {
 			t := &types.Type{Kind: types.UDT, Keyspace: k.Name, Name: jt.Name, FieldNames: jt.Fields}
 			for _, ts := range jt.Types {
 				ft, err := types.Parse(ts, k.Name, resolver(k))
 				if err != nil {
-					return nil, fmt.Errorf("type %s.%s: %w", k.Name, jt.Name, err)
+					return nil, nil, fmt.Errorf("type %s.%s: %w", k.Name, jt.Name, err)
 				}
 				t.Elems = append(t.Elems, ft)
 			}
@@ -772,14 +868,14 @@ func decodeSchema(data []byte) ([]*Keyspace, error) {
 		}
 		for _, jt := range jk.Tables {
 			t := &Table{Keyspace: k.Name, Name: jt.Name, ID: jt.ID, Options: jt.Options, Dropped: jt.Dropped,
-				NextColumnID: jt.NextColumnID, CompactStorage: jt.CompactStorage}
+				NextColumnID: jt.NextColumnID, CompactStorage: jt.CompactStorage, Modified: jt.Modified}
 			if t.Dropped == nil {
 				t.Dropped = map[string]DroppedColumn{}
 			}
 			for _, jc := range jt.Columns {
 				typ, err := types.Parse(jc.Type, k.Name, resolver(k))
 				if err != nil {
-					return nil, fmt.Errorf("table %s.%s column %s: %w", k.Name, jt.Name, jc.Name, err)
+					return nil, nil, fmt.Errorf("table %s.%s column %s: %w", k.Name, jt.Name, jc.Name, err)
 				}
 				c := &Column{Name: jc.Name, Type: typ, Kind: ColumnKind(jc.Kind), Position: jc.Position, Desc: jc.Desc, ID: jc.ID}
 				switch c.Kind {
@@ -798,7 +894,7 @@ func decodeSchema(data []byte) ([]*Keyspace, error) {
 		}
 		out = append(out, k)
 	}
-	return out, nil
+	return out, js.DroppedKeyspaces, nil
 }
 
 // AlterType adds a field to a user-defined type or renames fields. Values

@@ -93,6 +93,9 @@ type Table struct {
 	HasStatic bool
 	// CompactStorage records WITH COMPACT STORAGE (accepted and shown only).
 	CompactStorage bool
+	// Modified is when the definition last changed (micros), for schema
+	// merges between nodes: the newer definition wins.
+	Modified int64
 }
 
 // Column returns the named column or nil.
@@ -132,6 +135,12 @@ type Keyspace struct {
 	TypeOrder []string
 	// System keyspaces cannot be altered or dropped by users.
 	System bool
+	// Modified is when the keyspace's own definition (replication,
+	// durable_writes, types) last changed (micros).
+	Modified int64
+	// DroppedTables records when tables were dropped (micros), so a merge
+	// does not bring them back.
+	DroppedTables map[string]int64
 }
 
 // ReplicationClass returns the short strategy name (SimpleStrategy,
@@ -145,6 +154,8 @@ func (k *Keyspace) ReplicationClass() string {
 type Schema struct {
 	Keyspaces map[string]*Keyspace
 	Version   [16]byte
+	// DroppedKeyspaces records when keyspaces were dropped (micros).
+	DroppedKeyspaces map[string]int64
 }
 
 // Keyspace returns the named keyspace or nil.

@@ -141,3 +141,87 @@ func TestTableValidation(t *testing.T) {
 		t.Error("SimpleStrategy without rf must fail")
 	}
 }
+
+func newTestManager(t *testing.T, clock *int64) *Manager {
+	t.Helper()
+	m, err := NewManager(memStore{}, SystemKeyspaces(), func() time.Time { *clock += 1000; return time.UnixMicro(*clock) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func simpleTable(ks, name string) TableDef {
+	return TableDef{Keyspace: ks, Name: name, PartitionKey: []string{"k"}, Columns: []ColumnDef{{Name: "k", Type: "int"}, {Name: "v", Type: "text"}}}
+}
+
+func exchange(t *testing.T, a, b *Manager) {
+	t.Helper()
+	for i := 0; i < 2; i++ {
+		ea, _ := a.Export()
+		eb, _ := b.Export()
+		if _, _, err := b.Merge(ea); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.Merge(eb); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestMergeConverges: concurrent DDL on two nodes merges to the same
+// schema and version; drops win over older definitions.
+func TestMergeConverges(t *testing.T) {
+	var clock int64 = 1_000_000
+	a, b := newTestManager(t, &clock), newTestManager(t, &clock)
+	repl := map[string]string{"class": "SimpleStrategy", "replication_factor": "3"}
+	if _, err := a.CreateKeyspace("ks", repl, true, false); err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b)
+	if b.Current().Keyspace("ks") == nil || a.Current().Version != b.Current().Version {
+		t.Fatal("keyspace did not propagate")
+	}
+	// Concurrent table creation on both sides, same keyspace.
+	a.CreateTable(simpleTable("ks", "ta"), false)
+	b.CreateTable(simpleTable("ks", "tb"), false)
+	exchange(t, a, b)
+	for _, m := range []*Manager{a, b} {
+		if m.Current().Table("ks", "ta") == nil || m.Current().Table("ks", "tb") == nil {
+			t.Fatal("concurrent tables not both present")
+		}
+	}
+	if a.Current().Version != b.Current().Version {
+		t.Fatal("versions differ after exchange")
+	}
+	if a.Current().Table("ks", "ta").ID != b.Current().Table("ks", "ta").ID {
+		t.Fatal("table id not shared")
+	}
+	// Drop on one side, alter on the other earlier: the drop wins.
+	b.AlterTable("ks", "tb", TableAlter{Add: []ColumnDef{{Name: "x", Type: "int"}}})
+	_, _, err := a.DropTable("ks", "tb", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange(t, a, b)
+	if a.Current().Table("ks", "tb") != nil || b.Current().Table("ks", "tb") != nil {
+		t.Fatal("dropped table came back")
+	}
+	// Keyspace drop propagates and reports the tables to clean up.
+	a.DropKeyspace("ks", false)
+	ea, _ := a.Export()
+	changes, dropped, err := b.Merge(ea)
+	if err != nil || b.Current().Keyspace("ks") != nil || len(dropped) != 1 || len(changes) == 0 {
+		t.Fatalf("keyspace drop: %v %d %v", err, len(dropped), changes)
+	}
+	exchange(t, a, b)
+	if a.Current().Version != b.Current().Version {
+		t.Fatal("versions differ after drop")
+	}
+	// Re-creating a dropped keyspace later works.
+	a.CreateKeyspace("ks", repl, true, false)
+	exchange(t, a, b)
+	if b.Current().Keyspace("ks") == nil {
+		t.Fatal("re-created keyspace did not propagate")
+	}
+}
