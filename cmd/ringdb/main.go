@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCmd(), stressCmd(), cqlshCmd(), nodetoolCmd())
+	root.AddCommand(serverCmd(), stressCmd(), cqlshCmd(), nodetoolCmd(), certCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ringdb:", err)
 		os.Exit(1)

@@ -61,15 +61,23 @@ func InitCA(dir, clusterName string) (*CA, error) {
 // ringdb://cluster/<uuid> and the subject O=ringdb, CN="ringdb cluster CA
 // <clusterName>". It refuses to overwrite an existing ca.key or ca.crt.
 func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
+	ca, err := initCA(dir, clusterName, o)
+	if err != nil {
+		return nil, fmt.Errorf("pki: init CA in %s: %w", dir, err)
+	}
+	return ca, nil
+}
+
+func initCA(dir, clusterName string, o Options) (*CA, error) {
 	o.EnsureDefaults()
 	if err := validateClusterName(clusterName); err != nil {
 		return nil, err
 	}
 	if dir == "" {
-		return nil, errors.New("pki: CA directory not set")
+		return nil, errors.New("CA directory not set")
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return nil, fmt.Errorf("pki: create CA directory: %w", err)
+		return nil, fmt.Errorf("create CA directory: %w", err)
 	}
 	for _, name := range []string{CAKeyFile, CACertFile} {
 		p := filepath.Join(dir, name)
@@ -78,7 +86,7 @@ func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
 			return nil, err
 		}
 		if ok {
-			return nil, fmt.Errorf("pki: refusing to overwrite existing CA: %s exists", p)
+			return nil, fmt.Errorf("refusing to overwrite an existing CA: %s exists", p)
 		}
 	}
 	id, err := newClusterID()
@@ -87,7 +95,7 @@ func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("pki: generate CA key: %w", err)
+		return nil, fmt.Errorf("generate CA key: %w", err)
 	}
 	serial, err := randomSerial()
 	if err != nil {
@@ -111,11 +119,11 @@ func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, fmt.Errorf("pki: create CA certificate: %w", err)
+		return nil, fmt.Errorf("create CA certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("pki: parse new CA certificate: %w", err)
+		return nil, fmt.Errorf("parse new CA certificate: %w", err)
 	}
 	keyPEM, err := encodeKey(key)
 	if err != nil {
@@ -141,24 +149,32 @@ func LoadCA(dir string) (*CA, error) {
 // certificate carrying a cluster id, that ca.key matches it and is not
 // readable by group or others.
 func LoadCAWithOptions(dir string, o Options) (*CA, error) {
+	ca, err := loadCA(dir, o)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load CA from %s: %w", dir, err)
+	}
+	return ca, nil
+}
+
+func loadCA(dir string, o Options) (*CA, error) {
 	o.EnsureDefaults()
 	cert, certPEM, err := readCert(filepath.Join(dir, CACertFile))
 	if err != nil {
-		return nil, fmt.Errorf("pki: load CA: %w", err)
+		return nil, err
 	}
 	if !cert.IsCA || !cert.BasicConstraintsValid {
-		return nil, fmt.Errorf("pki: load CA: %s is not a CA certificate", filepath.Join(dir, CACertFile))
+		return nil, fmt.Errorf("%s is not a CA certificate", filepath.Join(dir, CACertFile))
 	}
-	id, err := ClusterIDOf(cert)
+	id, err := clusterIDOf(cert)
 	if err != nil {
-		return nil, fmt.Errorf("pki: load CA: %w", err)
+		return nil, err
 	}
 	key, _, err := readKey(filepath.Join(dir, CAKeyFile))
 	if err != nil {
-		return nil, fmt.Errorf("pki: load CA: %w", err)
+		return nil, err
 	}
 	if !samePublicKey(key, cert) {
-		return nil, fmt.Errorf("pki: load CA: %s does not match %s", CAKeyFile, CACertFile)
+		return nil, fmt.Errorf("%s does not match %s", CAKeyFile, CACertFile)
 	}
 	name := strings.TrimPrefix(cert.Subject.CommonName, caCNPrefix)
 	return &CA{Dir: dir, ClusterID: id, ClusterName: name, Cert: cert, certPEM: certPEM, key: key, opts: o}, nil
@@ -172,15 +188,22 @@ func LoadCAWithOptions(dir string, o Options) (*CA, error) {
 // existing node.key or node.crt (an existing ca.crt is accepted only if it
 // is this CA's certificate).
 func (ca *CA) IssueNode(addr netip.Addr, outDir string) error {
+	if err := ca.issueNode(addr, outDir); err != nil {
+		return fmt.Errorf("pki: issue node certificate for %s: %w", addr, err)
+	}
+	return nil
+}
+
+func (ca *CA) issueNode(addr netip.Addr, outDir string) error {
 	if err := validateNodeAddr(addr); err != nil {
 		return err
 	}
 	addr = addr.Unmap()
 	if outDir == "" {
-		return errors.New("pki: node certificate directory not set")
+		return errors.New("node certificate directory not set")
 	}
 	if err := os.MkdirAll(outDir, dirMode); err != nil {
-		return fmt.Errorf("pki: create node certificate directory: %w", err)
+		return fmt.Errorf("create node certificate directory: %w", err)
 	}
 	for _, name := range []string{NodeKeyFile, NodeCrtFile} {
 		p := filepath.Join(outDir, name)
@@ -189,7 +212,7 @@ func (ca *CA) IssueNode(addr netip.Addr, outDir string) error {
 			return err
 		}
 		if ok {
-			return fmt.Errorf("pki: refusing to overwrite existing node certificate: %s exists", p)
+			return fmt.Errorf("refusing to overwrite existing node certificate: %s exists", p)
 		}
 	}
 	caCopy := filepath.Join(outDir, CACertFile)
@@ -200,16 +223,16 @@ func (ca *CA) IssueNode(addr netip.Addr, outDir string) error {
 	if haveCA {
 		data, err := os.ReadFile(caCopy)
 		if err != nil {
-			return fmt.Errorf("pki: %w", err)
+			return err
 		}
 		if !bytes.Equal(data, ca.certPEM) {
-			return fmt.Errorf("pki: %s exists and is not the certificate of this CA (cluster %s)", caCopy, ca.ClusterID)
+			return fmt.Errorf("%s exists and is not the certificate of this CA (cluster %s)", caCopy, ca.ClusterID)
 		}
 	}
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return fmt.Errorf("pki: generate node key: %w", err)
+		return fmt.Errorf("generate node key: %w", err)
 	}
 	now := ca.opts.Now()
 	notAfter := ca.opts.nodeNotAfter(now)
@@ -257,7 +280,7 @@ func (ca *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error)
 	tmpl.BasicConstraintsValid = true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.key)
 	if err != nil {
-		return nil, fmt.Errorf("pki: sign node certificate: %w", err)
+		return nil, fmt.Errorf("sign node certificate: %w", err)
 	}
 	return der, nil
 }
@@ -266,24 +289,24 @@ func randomSerial() (*big.Int, error) {
 	limit := new(big.Int).Lsh(big.NewInt(1), 127)
 	n, err := rand.Int(rand.Reader, limit)
 	if err != nil {
-		return nil, fmt.Errorf("pki: generate serial number: %w", err)
+		return nil, fmt.Errorf("generate serial number: %w", err)
 	}
 	return n.Add(n, big.NewInt(1)), nil // strictly positive
 }
 
 func validateClusterName(name string) error {
 	if name == "" {
-		return errors.New("pki: cluster name is empty")
+		return errors.New("cluster name is empty")
 	}
 	if len(name) > maxClusterNameLen {
-		return fmt.Errorf("pki: cluster name longer than %d bytes", maxClusterNameLen)
+		return fmt.Errorf("cluster name longer than %d bytes", maxClusterNameLen)
 	}
 	if !utf8.ValidString(name) {
-		return errors.New("pki: cluster name is not valid UTF-8")
+		return errors.New("cluster name is not valid UTF-8")
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
-			return fmt.Errorf("pki: cluster name %q contains a control character", name)
+			return fmt.Errorf("cluster name %q contains a control character", name)
 		}
 	}
 	return nil
@@ -294,15 +317,15 @@ func validateNodeAddr(addr netip.Addr) error {
 	u := addr.Unmap()
 	switch {
 	case !addr.IsValid():
-		return errors.New("pki: node address is not set")
+		return errors.New("node address is not set")
 	case addr.Zone() != "":
-		return fmt.Errorf("pki: node address %s has a zone; certificates cannot carry one", addr)
+		return fmt.Errorf("node address %s has a zone; certificates cannot carry one", addr)
 	case u.IsUnspecified():
-		return fmt.Errorf("pki: node address %s is unspecified; give the node's listen address", addr)
+		return fmt.Errorf("node address %s is unspecified; give the node's listen address", addr)
 	case u.IsMulticast():
-		return fmt.Errorf("pki: node address %s is multicast", addr)
+		return fmt.Errorf("node address %s is multicast", addr)
 	case u == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return fmt.Errorf("pki: node address %s is the broadcast address", addr)
+		return fmt.Errorf("node address %s is the broadcast address", addr)
 	}
 	return nil
 }

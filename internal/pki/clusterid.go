@@ -26,7 +26,7 @@ func ClusterURI(clusterID string) *url.URL {
 func newClusterID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("pki: generate cluster id: %w", err)
+		return "", fmt.Errorf("generate cluster id: %w", err)
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
@@ -59,24 +59,32 @@ func validClusterID(s string) bool {
 // has exactly one "ringdb:" URI SAN and that URI is a well-formed
 // "ringdb://cluster/<uuid>".
 func ClusterIDOf(cert *x509.Certificate) (string, error) {
+	id, err := clusterIDOf(cert)
+	if err != nil {
+		return "", fmt.Errorf("pki: %w", err)
+	}
+	return id, nil
+}
+
+func clusterIDOf(cert *x509.Certificate) (string, error) {
 	var found *url.URL
 	for _, u := range cert.URIs {
 		if !strings.EqualFold(u.Scheme, clusterURIScheme) {
 			continue
 		}
 		if found != nil {
-			return "", errors.New("pki: certificate carries more than one ringdb:// URI")
+			return "", errors.New("certificate carries more than one ringdb:// URI")
 		}
 		found = u
 	}
 	if found == nil {
-		return "", errors.New("pki: certificate carries no cluster id (URI SAN ringdb://cluster/<uuid>)")
+		return "", errors.New("certificate carries no cluster id (URI SAN ringdb://cluster/<uuid>)")
 	}
 	id := strings.TrimPrefix(found.Path, "/")
 	if found.Scheme != clusterURIScheme || found.Host != clusterURIHost || found.User != nil ||
 		found.RawQuery != "" || found.Fragment != "" || found.Opaque != "" ||
 		!strings.HasPrefix(found.Path, "/") || !validClusterID(id) {
-		return "", fmt.Errorf("pki: malformed cluster id URI %q", found.String())
+		return "", fmt.Errorf("malformed cluster id URI %q", found.String())
 	}
 	return id, nil
 }

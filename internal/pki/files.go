@@ -35,7 +35,7 @@ func exists(path string) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	return false, fmt.Errorf("pki: %w", err)
+	return false, fmt.Errorf("%w", err)
 }
 
 // writeNew durably creates path with data and mode, and fails if path
@@ -45,28 +45,28 @@ func writeNew(path string, data []byte, mode fs.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("pki: create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fmt.Errorf("pki: chmod %s: %w", path, err)
+		return fmt.Errorf("chmod %s: %w", path, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("pki: write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("pki: fsync %s: %w", path, err)
+		return fmt.Errorf("fsync %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("pki: close %s: %w", path, err)
+		return fmt.Errorf("close %s: %w", path, err)
 	}
 	if err := os.Link(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("pki: refusing to overwrite existing %s", path)
+			return fmt.Errorf("refusing to overwrite existing %s", path)
 		}
 		// File systems without hard links: exclusive create instead
 		// (still never overwrites; a crash may leave a partial file).
@@ -81,9 +81,9 @@ func writeExclusive(path string, data []byte, mode fs.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("pki: refusing to overwrite existing %s", path)
+			return fmt.Errorf("refusing to overwrite existing %s", path)
 		}
-		return fmt.Errorf("pki: create %s: %w", path, err)
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	_, werr := f.Write(data)
 	if werr == nil {
@@ -94,7 +94,7 @@ func writeExclusive(path string, data []byte, mode fs.FileMode) error {
 	}
 	if werr != nil {
 		os.Remove(path)
-		return fmt.Errorf("pki: write %s: %w", path, werr)
+		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
 }
@@ -102,11 +102,11 @@ func writeExclusive(path string, data []byte, mode fs.FileMode) error {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("pki: open directory %s: %w", dir, err)
+		return fmt.Errorf("open directory %s: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("pki: fsync directory %s: %w", dir, err)
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }
@@ -118,7 +118,7 @@ func encodeCert(der []byte) []byte {
 func encodeKey(key crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("pki: encode private key: %w", err)
+		return nil, fmt.Errorf("encode private key: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
@@ -128,18 +128,18 @@ func encodeKey(key crypto.Signer) ([]byte, error) {
 func readCert(path string) (*x509.Certificate, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: read certificate: %w", err)
+		return nil, nil, fmt.Errorf("read certificate: %w", err)
 	}
 	block, rest := pem.Decode(data)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, nil, fmt.Errorf("pki: %s: no PEM CERTIFICATE block", path)
+		return nil, nil, fmt.Errorf("%s: no PEM CERTIFICATE block", path)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, nil, fmt.Errorf("pki: %s: must hold exactly one certificate", path)
+		return nil, nil, fmt.Errorf("%s: must hold exactly one certificate", path)
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cert, data, nil
 }
@@ -152,11 +152,11 @@ func readKey(path string) (crypto.Signer, []byte, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: read private key: %w", err)
+		return nil, nil, fmt.Errorf("read private key: %w", err)
 	}
 	block, rest := pem.Decode(data)
 	if block == nil || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, nil, fmt.Errorf("pki: %s: must hold exactly one PEM private key", path)
+		return nil, nil, fmt.Errorf("%s: must hold exactly one PEM private key", path)
 	}
 	var key any
 	switch block.Type {
@@ -165,14 +165,14 @@ func readKey(path string) (crypto.Signer, []byte, error) {
 	case "EC PRIVATE KEY":
 		key, err = x509.ParseECPrivateKey(block.Bytes)
 	default:
-		return nil, nil, fmt.Errorf("pki: %s: unsupported PEM block %q", path, block.Type)
+		return nil, nil, fmt.Errorf("%s: unsupported PEM block %q", path, block.Type)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("pki: %s: key type %T cannot sign", path, key)
+		return nil, nil, fmt.Errorf("%s: key type %T cannot sign", path, key)
 	}
 	return signer, data, nil
 }
@@ -180,10 +180,10 @@ func readKey(path string) (crypto.Signer, []byte, error) {
 func checkKeyMode(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("pki: private key: %w", err)
+		return fmt.Errorf("private key: %w", err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("pki: private key %s has mode %#o: group/other must have no access (chmod 600 %s)",
+		return fmt.Errorf("private key %s has mode %#o: group/other must have no access (chmod 600 %s)",
 			path, fi.Mode().Perm(), path)
 	}
 	return nil

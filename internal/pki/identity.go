@@ -37,30 +37,38 @@ func LoadIdentity(certsDir string) (*Identity, error) {
 // cluster id and exactly one IP SAN. Options.Now is also the clock used by
 // the TLS configurations made from the identity.
 func LoadIdentityWithOptions(certsDir string, o Options) (*Identity, error) {
+	id, err := loadIdentity(certsDir, o)
+	if err != nil {
+		return nil, fmt.Errorf("pki: load identity from %s: %w", certsDir, err)
+	}
+	return id, nil
+}
+
+func loadIdentity(certsDir string, o Options) (*Identity, error) {
 	o.EnsureDefaults()
 	caCert, _, err := readCert(filepath.Join(certsDir, CACertFile))
 	if err != nil {
-		return nil, fmt.Errorf("pki: load identity: %w", err)
+		return nil, err
 	}
 	if !caCert.IsCA || !caCert.BasicConstraintsValid {
-		return nil, fmt.Errorf("pki: load identity: %s is not a CA certificate", filepath.Join(certsDir, CACertFile))
+		return nil, fmt.Errorf("%s is not a CA certificate", filepath.Join(certsDir, CACertFile))
 	}
-	clusterID, err := ClusterIDOf(caCert)
+	clusterID, err := clusterIDOf(caCert)
 	if err != nil {
-		return nil, fmt.Errorf("pki: load identity: CA certificate: %w", err)
+		return nil, fmt.Errorf("CA certificate: %w", err)
 	}
 	keyPath := filepath.Join(certsDir, NodeKeyFile)
 	_, keyPEM, err := readKey(keyPath)
 	if err != nil {
-		return nil, fmt.Errorf("pki: load identity: %w", err)
+		return nil, err
 	}
 	_, certPEM, err := readCert(filepath.Join(certsDir, NodeCrtFile))
 	if err != nil {
-		return nil, fmt.Errorf("pki: load identity: %w", err)
+		return nil, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("pki: load identity: %s and %s: %w", NodeCrtFile, NodeKeyFile, err)
+		return nil, fmt.Errorf("%s and %s: %w", NodeCrtFile, NodeKeyFile, err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
@@ -68,7 +76,7 @@ func LoadIdentityWithOptions(certsDir string, o Options) (*Identity, error) {
 	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
 		addr, err := id.verifyLeaf(pair.Leaf, usage)
 		if err != nil {
-			return nil, fmt.Errorf("pki: load identity: %s: %w", NodeCrtFile, err)
+			return nil, fmt.Errorf("%s: %w", NodeCrtFile, err)
 		}
 		id.Address = addr
 	}
@@ -89,7 +97,7 @@ func (id *Identity) verifyLeaf(leaf *x509.Certificate, usage x509.ExtKeyUsage) (
 	}); err != nil {
 		return netip.Addr{}, fmt.Errorf("not signed by this cluster's CA: %w", err)
 	}
-	cid, err := ClusterIDOf(leaf)
+	cid, err := clusterIDOf(leaf)
 	if err != nil {
 		return netip.Addr{}, err
 	}

@@ -26,6 +26,14 @@ func EnsureSelfSigned(certsDir, clusterName string, addr netip.Addr) (created bo
 
 // EnsureSelfSignedWithOptions is EnsureSelfSigned with explicit Options.
 func EnsureSelfSignedWithOptions(certsDir, clusterName string, addr netip.Addr, o Options) (created bool, err error) {
+	created, err = ensureSelfSigned(certsDir, clusterName, addr, o)
+	if err != nil {
+		return false, fmt.Errorf("pki: self-signed certificates in %s: %w", certsDir, err)
+	}
+	return created, nil
+}
+
+func ensureSelfSigned(certsDir, clusterName string, addr netip.Addr, o Options) (created bool, err error) {
 	have, err := exists(filepath.Join(certsDir, NodeCrtFile))
 	if err != nil || have {
 		return false, err
@@ -40,7 +48,7 @@ func EnsureSelfSignedWithOptions(certsDir, clusterName string, addr netip.Addr, 
 			return false, err
 		}
 		if ok {
-			return false, fmt.Errorf("pki: %s exists but %s does not: incomplete certificates directory; "+
+			return false, fmt.Errorf("%s exists but %s does not: incomplete certificates directory; "+
 				"add the node certificate or empty the directory", p, NodeCrtFile)
 		}
 	}
@@ -51,15 +59,15 @@ func EnsureSelfSignedWithOptions(certsDir, clusterName string, addr netip.Addr, 
 	}
 	var ca *CA
 	if haveCA {
-		ca, err = LoadCAWithOptions(caDir, o)
+		ca, err = loadCA(caDir, o)
 	} else {
-		ca, err = InitCAWithOptions(caDir, clusterName, o)
+		ca, err = initCA(caDir, clusterName, o)
 	}
 	if err != nil {
-		return false, fmt.Errorf("pki: self-signed setup: %w", err)
+		return false, fmt.Errorf("private CA in %s: %w", caDir, err)
 	}
-	if err := ca.IssueNode(addr, certsDir); err != nil {
-		return false, fmt.Errorf("pki: self-signed setup: %w", err)
+	if err := ca.issueNode(addr, certsDir); err != nil {
+		return false, err
 	}
 	return true, nil
 }
