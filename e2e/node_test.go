@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,11 @@ func startNode(t *testing.T, dir string, mutate ...func(*config.Config)) *testNo
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cfg := config.Config{DataDir: dir, NativePort: freePort(t), CommitlogSync: "batch"}
+	cfg := config.Config{DataDir: dir, NativePort: freePort(t), StoragePort: freePort(t), CommitlogSync: "batch",
+		AdminAddress: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		// Generous timeouts: CI machines are small and shared; these tests
+		// check results, not latency.
+		WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -61,7 +61,8 @@ func startProc(t *testing.T, dir string, port int, args ...string) *procNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"server", "--data-dir", dir, "--native-port", strconv.Itoa(port)}, args...)
+	all := append([]string{"server", "--data-dir", dir, "--native-port", strconv.Itoa(port),
+		"--storage-port", strconv.Itoa(port + 1), "--admin-address", "127.0.0.1:" + strconv.Itoa(port+2)}, args...)
 	cmd := exec.Command(bin, all...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

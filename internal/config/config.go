@@ -78,7 +78,15 @@ type Config struct {
 	RangeTimeout time.Duration `yaml:"range_request_timeout"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
+	// HintedHandoffEnabled is hinted_handoff_enabled. Default true.
+	HintedHandoffEnabled *bool `yaml:"hinted_handoff_enabled"`
+	// MaxHintWindow is max_hint_window: no hints are stored for a node down
+	// longer than this. Default 3h.
+	MaxHintWindow time.Duration `yaml:"max_hint_window"`
 }
+
+// HintsEnabled reports hinted_handoff_enabled (default true).
+func (c *Config) HintsEnabled() bool { return c.HintedHandoffEnabled == nil || *c.HintedHandoffEnabled }
 
 // Default returns a Config with every default filled in.
 func Default() Config {
@@ -155,6 +163,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.MaxHintWindow == 0 {
+		c.MaxHintWindow = 3 * time.Hour
 	}
 }
 

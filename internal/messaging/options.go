@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -210,7 +211,7 @@ func certCovers(certs []tls.Certificate, self netip.Addr) error {
 			return fmt.Errorf("parse leaf: %w", err)
 		}
 	}
-	if !slices.ContainsFunc(leaf.IPAddresses, func(ip []byte) bool {
+	if !slices.ContainsFunc(leaf.IPAddresses, func(ip net.IP) bool {
 		a, ok := netip.AddrFromSlice(ip)
 		return ok && a.Unmap() == self
 	}) {

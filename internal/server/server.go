@@ -1,7 +1,8 @@
-// Package server assembles a ringdb node: storage engine, schema, roles,
-// query processor and the native protocol listener, from a config.Config.
-// It owns their lifecycles: Start opens everything, Close stops it in
-// reverse order.
+// Package server assembles a ringdb node from a config.Config: storage,
+// schema, roles, internode identity (certificates), messaging, gossip and
+// the token ring (cluster), the coordinator, the query processor, the
+// native protocol listener and the admin endpoint. It owns their
+// lifecycles: Start opens everything, Close stops it in reverse order.
 package server
 
 import (
@@ -18,8 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/admin"
 	"github.com/ringdb/ringdb/internal/auth"
+	"github.com/ringdb/ringdb/internal/cluster"
 	"github.com/ringdb/ringdb/internal/config"
+	"github.com/ringdb/ringdb/internal/coordinator"
+	"github.com/ringdb/ringdb/internal/messaging"
+	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/protocol"
 	"github.com/ringdb/ringdb/internal/query"
 	"github.com/ringdb/ringdb/internal/schema"
@@ -28,46 +34,49 @@ import (
 
 // Node is one running ringdb node.
 type Node struct {
-	cfg    config.Config
-	log    *slog.Logger
-	engine *storage.Engine
-	schema *schema.Manager
-	roles  *auth.Manager
-	proc   *query.Processor
-	native *protocol.Server
-	done   chan error
+	cfg     config.Config
+	log     *slog.Logger
+	engine  *storage.Engine
+	schema  *schema.Manager
+	roles   *auth.Manager
+	proc    *query.Processor
+	native  *protocol.Server
+	msg     *messaging.Service
+	cluster *cluster.Cluster
+	coord   *coordinator.Coordinator
+	admin   *admin.Server
+	audit   *pki.AuditLog
+	done    chan error
 
 	schemaPtr  atomic.Pointer[schema.Manager]
 	graceCache atomic.Pointer[graceCache]
+	info       query.NodeInfo
 }
 
-// Start opens the node's storage and starts serving clients.
-func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
+// Start opens the node's storage, joins the cluster and starts serving.
+func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, done: make(chan error, 1)}
+	n = &Node{cfg: cfg, log: log, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
 	sync := storage.SyncPeriodic
 	if cfg.CommitlogSync == "batch" {
 		sync = storage.SyncBatch
 	}
-	var err error
 	n.engine, err = storage.Open(filepath.Join(cfg.DataDir, "data"), storage.Options{
-		SyncMode: sync, SyncPeriod: cfg.CommitlogSyncPeriod, Logger: log,
-		GCGrace: n.gcGrace,
+		SyncMode: sync, SyncPeriod: cfg.CommitlogSyncPeriod, Logger: log, GCGrace: n.gcGrace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			n.engine.Close()
-		}
-	}()
 	n.schema, err = schema.NewManager(n.engine, schema.SystemKeyspaces(), time.Now)
 	if err != nil {
 		return nil, err
@@ -77,6 +86,49 @@ func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.info = info
+
+	// Internode identity: certificates are required; a lone node (no seed
+	// but itself) makes its own private CA on first start.
+	self := info.ListenAddress
+	var seeds []netip.Addr
+	lone := true
+	for _, s := range cfg.Seeds {
+		a, _ := netip.ParseAddr(s)
+		seeds = append(seeds, a)
+		if a != self {
+			lone = false
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(cfg.CertsDir, pki.NodeCrtFile)); statErr != nil {
+		if !lone {
+			return nil, fmt.Errorf("no node certificate in %s: create one with `ringdb cert node --dir <ca-dir> --address %s --out %s` (a node joining seeds must carry a certificate of the cluster's CA)", cfg.CertsDir, self, cfg.CertsDir)
+		}
+		if _, err := pki.EnsureSelfSigned(cfg.CertsDir, cfg.ClusterName, self); err != nil {
+			return nil, fmt.Errorf("create internode certificates: %w", err)
+		}
+		log.Info("created a private cluster CA and node certificate for this single node", "certs_dir", cfg.CertsDir)
+	}
+	id, err := pki.LoadIdentity(cfg.CertsDir)
+	if err != nil {
+		return nil, fmt.Errorf("load internode identity: %w", err)
+	}
+	if id.Address != self {
+		return nil, fmt.Errorf("the node certificate in %s is for %s but listen_address is %s", cfg.CertsDir, id.Address, self)
+	}
+	if n.audit, err = pki.OpenAuditLog(filepath.Join(cfg.DataDir, "membership-audit.log")); err != nil {
+		return nil, err
+	}
+	n.msg, err = messaging.New(messaging.Options{Self: self, Port: cfg.StoragePort, ClusterID: id.ClusterID,
+		ServerTLS: id.ServerConfig(), ClientTLS: id.ClientConfig(), PeerAddress: pki.PeerAddress, Logger: log,
+		RequestTimeout: cfg.WriteTimeout,
+		OnRefused: func(remote netip.AddrPort, reason string) {
+			_ = n.audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: remote.String(), Reason: reason})
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("internode messaging: %w", err)
+	}
+
 	var authenticator protocol.Authenticator
 	var roles query.RoleManager
 	switch cfg.Authenticator {
@@ -93,8 +145,56 @@ func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 	default:
 		log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
 	}
-	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: roles, Node: info, Logger: log,
+
+	nativeAP := netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort))
+	n.cluster, err = cluster.New(cluster.Options{Self: self, ClusterName: cfg.ClusterName, Seeds: seeds, DC: cfg.DC, Rack: cfg.Rack,
+		HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens, Tokens: info.Tokens,
+		NativeAddress: nativeAP, StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg,
+		Audit: n.audit, Logger: log, SaveTokens: n.saveTokens,
+		OnStatus: func(up bool, ap netip.AddrPort) {
+			if n.native != nil {
+				ch := "DOWN"
+				if up {
+					ch = "UP"
+				}
+				n.native.PublishStatusChange(ch, ap)
+			}
+		},
+		OnTopology: func(change string, ap netip.AddrPort) {
+			if n.native != nil {
+				n.native.PublishTopologyChange(change, ap)
+			}
+		},
+		OnSchema: func(ch schema.Change) {
+			if n.native != nil {
+				n.native.PublishSchemaChange(ch)
+			}
+		},
+		OnUp: func(ep netip.Addr) {
+			if n.coord != nil {
+				n.coord.NotifyUp(ep)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.coord = coordinator.New(coordinator.Options{Self: self, LocalDC: cfg.DC, Engine: n.engine, Schema: n.schema,
+		Messenger: n.msg, Topology: n.cluster, WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.ReadTimeout,
+		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: log})
+	if err := n.msg.Start(); err != nil {
+		return nil, fmt.Errorf("internode messaging: %w", err)
+	}
+	if err := n.cluster.Start(); err != nil {
+		return nil, err
+	}
+	n.info.Tokens = n.tokens()
+	n.coord.Start()
+
+	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: roles, Node: n.info, Logger: log,
+		Store: n.coord, ReplicatedLWT: n.coord.ReplicatedLWT, Peers: n.cluster.Peers,
 		OnSchemaChange: func(ch schema.Change) {
+			n.cluster.LocalSchemaChanged()
 			if n.native != nil {
 				n.native.PublishSchemaChange(ch)
 			}
@@ -108,26 +208,59 @@ func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	go func() { n.done <- n.native.Serve() }()
-	ok = true
+	n.admin, err = admin.Start(admin.Options{Addr: cfg.AdminAddress, TokenFile: filepath.Join(cfg.DataDir, "admin.token"),
+		Node: adminNode{n}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	log.Info("ringdb node started", "cluster", cfg.ClusterName, "native", n.native.Addr().String(),
-		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator)
+		"internode", netip.AddrPortFrom(self, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
+		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "dc", cfg.DC, "rack", cfg.Rack)
 	return n, nil
 }
 
 // NativeAddr returns the bound CQL address.
 func (n *Node) NativeAddr() net.Addr { return n.native.Addr() }
 
+// AdminAddr returns the bound admin address.
+func (n *Node) AdminAddr() net.Addr { return n.admin.Addr() }
+
 // Done reports the native server's exit.
 func (n *Node) Done() <-chan error { return n.done }
 
-// Close stops the node: clients first, then storage (which syncs).
+// Coordinator exposes the coordinator (tests, metrics).
+func (n *Node) Coordinator() *coordinator.Coordinator { return n.coord }
+
+// Close stops the node: clients first, then the cluster (announcing the
+// shutdown), messaging, and storage (which syncs).
 func (n *Node) Close() error {
 	var errs []error
+	if n.admin != nil {
+		errs = append(errs, n.admin.Close())
+		n.admin = nil
+	}
 	if n.native != nil {
 		errs = append(errs, n.native.Close())
+		n.native = nil
+	}
+	if n.coord != nil {
+		n.coord.Stop()
+	}
+	if n.cluster != nil {
+		n.cluster.Stop()
+		n.cluster = nil
+	}
+	if n.msg != nil {
+		errs = append(errs, n.msg.Close())
+		n.msg = nil
+	}
+	if n.audit != nil {
+		errs = append(errs, n.audit.Close())
+		n.audit = nil
 	}
 	if n.engine != nil {
 		errs = append(errs, n.engine.Close())
+		n.engine = nil
 	}
 	return errors.Join(errs...)
 }
@@ -163,8 +296,28 @@ type graceCache struct {
 	m   map[storage.TableID]time.Duration
 }
 
-// localInfo loads (or creates on first start) the host id and tokens, and
-// bumps the gossip generation.
+func (n *Node) tokens() []int64 {
+	v, ok, err := n.engine.GetMeta("local/tokens")
+	if err != nil || !ok {
+		return nil
+	}
+	var out []int64
+	for i := 0; i+8 <= len(v); i += 8 {
+		out = append(out, int64(binary.BigEndian.Uint64(v[i:])))
+	}
+	return out
+}
+
+func (n *Node) saveTokens(t []int64) error {
+	var buf []byte
+	for _, tok := range t {
+		buf = binary.BigEndian.AppendUint64(buf, uint64(tok))
+	}
+	return n.engine.SetMeta("local/tokens", buf)
+}
+
+// localInfo loads (or creates on first start) the host id, loads the
+// tokens if this node has joined before, and bumps the gossip generation.
 func (n *Node) localInfo() (query.NodeInfo, error) {
 	cfg := n.cfg
 	info := query.NodeInfo{ClusterName: cfg.ClusterName, StoragePort: cfg.StoragePort, NativePort: cfg.NativePort, DC: cfg.DC, Rack: cfg.Rack}
@@ -187,25 +340,7 @@ func (n *Node) localInfo() (query.NodeInfo, error) {
 			return info, err
 		}
 	}
-	if v, ok, err := n.engine.GetMeta("local/tokens"); err != nil {
-		return info, err
-	} else if ok && len(v)%8 == 0 && len(v) > 0 {
-		for i := 0; i < len(v); i += 8 {
-			info.Tokens = append(info.Tokens, int64(binary.BigEndian.Uint64(v[i:])))
-		}
-	} else {
-		var buf []byte
-		for i := 0; i < cfg.NumTokens; i++ {
-			var b [8]byte
-			_, _ = rand.Read(b[:])
-			tok := int64(binary.BigEndian.Uint64(b[:]))
-			info.Tokens = append(info.Tokens, tok)
-			buf = binary.BigEndian.AppendUint64(buf, uint64(tok))
-		}
-		if err := n.engine.SetMeta("local/tokens", buf); err != nil {
-			return info, err
-		}
-	}
+	info.Tokens = n.tokens()
 	gen := int32(time.Now().Unix())
 	if v, ok, err := n.engine.GetMeta("local/generation"); err != nil {
 		return info, err
@@ -220,3 +355,22 @@ func (n *Node) localInfo() (query.NodeInfo, error) {
 	info.GossipGeneration = gen
 	return info, nil
 }
+
+// adminNode adapts the node to admin.Node.
+type adminNode struct{ n *Node }
+
+func (a adminNode) Status(ks string) (admin.Status, error) { return a.n.cluster.Status(ks) }
+func (a adminNode) GossipInfo() []admin.GossipEndpoint       { return a.n.cluster.GossipInfo() }
+func (a adminNode) Describe() admin.Description              { return a.n.cluster.Describe() }
+func (a adminNode) Info() admin.Info {
+	i := a.n.cluster.Info()
+	i.CommitlogSync = a.n.cfg.CommitlogSync
+	if targets, err := a.n.engine.HintTargets(); err == nil {
+		for _, t := range targets {
+			_ = a.n.engine.Hints(t, func([]byte, time.Time, *storage.Mutation) bool { i.PendingHints++; return true })
+		}
+	}
+	return i
+}
+func (a adminNode) Flush() error   { return a.n.engine.Flush() }
+func (a adminNode) Compact() error { return a.n.engine.Compact() }

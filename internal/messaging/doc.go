@@ -1,0 +1,46 @@
+// Package messaging owns ringdb's internode transport on port 7000
+// (storage_port): the mutually authenticated TLS listener and dialer, the
+// versioned ringdb handshake, framing, the verb table, per-peer outbound
+// queues on two lanes, request/response matching, and the in-process
+// loopback to the local node.
+//
+// # Protocol
+//
+// A connection is TCP from the dialer's listen address to the peer's
+// listen address and storage_port, then TLS 1.3 with certificates required
+// and verified both ways (the configurations come from package pki), then
+// the handshake (handshake.go): the dialer sends magic "RNGD", its protocol
+// version range, the cluster id, its claimed address and the lane; the
+// acceptor answers with the chosen version and its own address, or with a
+// one-byte reject code and closes. Then frames (frame.go): payload length,
+// verb, kind (one-way, request, response, error) and message id.
+//
+// Each peer gets two outbound connections: the urgent lane (gossip, echo)
+// and the bulk lane (mutations, reads, hints, schema), so bulk traffic never
+// delays the failure detector. Requests are answered on the connection they
+// arrived on.
+//
+// # Invariants
+//
+//   - A peer's identity is the IP SAN of its verified certificate
+//     (Options.PeerAddress). The acceptor requires claimed address ==
+//     certificate address == TCP source address; the dialer requires the
+//     acceptor's certificate address and claimed address to equal the
+//     address it dialed. Handlers receive only that authenticated address.
+//   - Everything is bounded: handshake time and size, unauthenticated
+//     connections per source IP and inbound connections in total, frame
+//     size per lane (checked before allocating), outbound queue bytes per
+//     peer and lane (Send fails fast with ErrQueueFull, never blocks), and
+//     handlers in flight per connection (the reader stops reading beyond
+//     them, pushing back onto the sender's queue).
+//   - Every refusal of a peer is reported through Options.OnRefused.
+//
+// # What this package must never do
+//
+// There is never a plaintext path: no listener or dialer without TLS, no
+// option to disable client certificates or verification, and no byte of
+// cluster data (not even the handshake or a reject code) before the TLS
+// handshake has completed with an authenticated peer. It never decodes
+// payloads (they belong to gossip, the coordinator and repair) and never
+// creates certificates or keys (package pki does).
+package messaging
