@@ -20,6 +20,7 @@ func serverCmd() *cobra.Command {
 		cfgFile    string
 		seeds      string
 		cpuProfile string
+		hints      bool
 		cfg        config.Config
 	)
 	cmd := &cobra.Command{
@@ -57,6 +58,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			set("commitlog-sync", func() { final.CommitlogSync = cfg.CommitlogSync })
 			set("authenticator", func() { final.Authenticator = config.NormalizeAuthenticator(cfg.Authenticator) })
 			set("log-level", func() { final.LogLevel = cfg.LogLevel })
+			set("hinted-handoff-enabled", func() { final.HintedHandoffEnabled = &hints })
 			set("seeds", func() {
 				final.Seeds = nil
 				for _, s := range strings.Split(seeds, ",") {
@@ -121,6 +123,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.CommitlogSync, "commitlog-sync", "periodic", "periodic (fsync every 10s) or batch (fsync before acknowledging)")
 	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&hints, "hinted-handoff-enabled", true, "store hints for replicas that are down or time out (hinted_handoff_enabled)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarking)")
 	_ = f.MarkHidden("cpuprofile")
 	return cmd

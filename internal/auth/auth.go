@@ -9,6 +9,8 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,7 +19,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -38,23 +43,41 @@ const BcryptCost = 10
 
 const rolePrefix = "auth/role/"
 
+const tombPrefix = "auth/tomb/"
+
 type roleRecord struct {
 	Name       string   `json:"name"`
 	CanLogin   bool     `json:"can_login"`
 	Superuser  bool     `json:"is_superuser"`
 	MemberOf   []string `json:"member_of,omitempty"`
 	SaltedHash string   `json:"salted_hash,omitempty"`
+	// Modified is when the role last changed (micros): on a merge between
+	// nodes the newer record wins.
+	Modified int64 `json:"modified"`
 }
 
 // Manager stores roles and checks passwords. It implements
-// query.RoleManager.
+// query.RoleManager. Roles are cluster-wide: Export and Merge exchange
+// them between nodes (newest change wins, drops leave tombstones).
 type Manager struct {
-	mu    sync.Mutex // serialises role changes
-	store Store
+	mu       sync.Mutex // serialises role changes
+	store    Store
+	now      func() time.Time
+	onChange atomic.Pointer[func()]
 }
 
 // New returns a Manager over store.
-func New(store Store) *Manager { return &Manager{store: store} }
+func New(store Store) *Manager { return &Manager{store: store, now: time.Now} }
+
+// SetOnChange registers fn, called after every local role change (the
+// cluster pushes roles to peers).
+func (m *Manager) SetOnChange(fn func()) { m.onChange.Store(&fn) }
+
+func (m *Manager) changed() {
+	if fn := m.onChange.Load(); fn != nil {
+		(*fn)()
+	}
+}
 
 // ErrBadCredentials is returned by Authenticate for an unknown role, a
 // role that cannot log in, or a wrong password.
@@ -120,6 +143,11 @@ func (m *Manager) get(name string) (roleRecord, bool, error) {
 }
 
 func (m *Manager) put(r roleRecord) error {
+	r.Modified = max(r.Modified+1, m.now().UnixMicro())
+	return m.putRaw(r)
+}
+
+func (m *Manager) putRaw(r roleRecord) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -193,7 +221,11 @@ func (m *Manager) CreateRole(name string, o query.RoleOptions, ifNotExists bool)
 		}
 		r.SaltedHash = h
 	}
-	return true, m.put(r)
+	if err := m.put(r); err != nil {
+		return false, err
+	}
+	m.changed()
+	return true, nil
 }
 
 // AlterRole changes a role's password, login or superuser status.
@@ -220,7 +252,11 @@ func (m *Manager) AlterRole(name string, o query.RoleOptions) error {
 		}
 		r.SaltedHash = h
 	}
-	return m.put(r)
+	if err := m.put(r); err != nil {
+		return err
+	}
+	m.changed()
+	return nil
 }
 
 // DropRole drops a role and removes it from every role it was granted to.
@@ -248,7 +284,15 @@ func (m *Manager) DropRole(name string, ifExists bool) (bool, error) {
 			}
 		}
 	}
-	return true, m.store.DeleteMeta(rolePrefix + name)
+	ts, _ := json.Marshal(m.now().UnixMicro())
+	if err := m.store.SetMeta(tombPrefix+name, ts); err != nil {
+		return false, err
+	}
+	if err := m.store.DeleteMeta(rolePrefix + name); err != nil {
+		return false, err
+	}
+	m.changed()
+	return true, nil
 }
 
 // GrantRole makes grantee a member of role.
@@ -276,7 +320,11 @@ func (m *Manager) GrantRole(role, grantee string) error {
 	}
 	g.MemberOf = append(g.MemberOf, role)
 	sort.Strings(g.MemberOf)
-	return m.put(g)
+	if err := m.put(g); err != nil {
+		return err
+	}
+	m.changed()
+	return nil
 }
 
 // RevokeRole removes revokee from role.
@@ -294,5 +342,128 @@ func (m *Manager) RevokeRole(role, revokee string) error {
 		return cqlerr.Invalidf("%s is not a member of %s", revokee, role)
 	}
 	g.MemberOf = slices.DeleteFunc(g.MemberOf, func(s string) bool { return s == role })
-	return m.put(g)
+	if err := m.put(g); err != nil {
+		return err
+	}
+	m.changed()
+	return nil
+}
+
+type exported struct {
+	Roles []roleRecord     `json:"roles"`
+	Tombs map[string]int64 `json:"tombstones,omitempty"`
+}
+
+func (m *Manager) export() (exported, error) {
+	var ex exported
+	var derr error
+	err := m.store.ListMeta(rolePrefix, func(_ string, v []byte) bool {
+		var r roleRecord
+		if derr = json.Unmarshal(v, &r); derr != nil {
+			return false
+		}
+		ex.Roles = append(ex.Roles, r)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return ex, err
+	}
+	sort.Slice(ex.Roles, func(i, j int) bool { return ex.Roles[i].Name < ex.Roles[j].Name })
+	ex.Tombs = map[string]int64{}
+	err = m.store.ListMeta(tombPrefix, func(k string, v []byte) bool {
+		var ts int64
+		if json.Unmarshal(v, &ts) == nil {
+			ex.Tombs[strings.TrimPrefix(k, tombPrefix)] = ts
+		}
+		return true
+	})
+	return ex, err
+}
+
+// Export returns every role (with its password hash) and role tombstone,
+// for a peer to Merge. It travels only over the mutual-TLS internode
+// connection.
+func (m *Manager) Export() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ex, err := m.export()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ex)
+}
+
+// Version is a short hash of Export: equal versions mean equal roles.
+func (m *Manager) Version() string {
+	b, err := m.Export()
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Merge folds a peer's exported roles into ours: for each role the newer
+// record wins (ties by content), tombstones newer than a role remove it.
+// It reports whether anything changed.
+func (m *Manager) Merge(data []byte) (bool, error) {
+	var in exported
+	if err := json.Unmarshal(data, &in); err != nil {
+		return false, fmt.Errorf("auth: decode peer roles: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	local, err := m.export()
+	if err != nil {
+		return false, err
+	}
+	byName := map[string]roleRecord{}
+	for _, r := range local.Roles {
+		byName[r.Name] = r
+	}
+	changed := false
+	for name, ts := range in.Tombs {
+		if ts > local.Tombs[name] {
+			b, _ := json.Marshal(ts)
+			if err := m.store.SetMeta(tombPrefix+name, b); err != nil {
+				return changed, err
+			}
+			local.Tombs[name] = ts
+			changed = true
+		}
+		if r, ok := byName[name]; ok && r.Modified < ts {
+			if err := m.store.DeleteMeta(rolePrefix + name); err != nil {
+				return changed, err
+			}
+			delete(byName, name)
+			changed = true
+		}
+	}
+	for _, r := range in.Roles {
+		if r.Name == "" || local.Tombs[r.Name] >= r.Modified {
+			continue
+		}
+		cur, ok := byName[r.Name]
+		if ok {
+			if cur.Modified > r.Modified {
+				continue
+			}
+			if cur.Modified == r.Modified {
+				a, _ := json.Marshal(cur)
+				b, _ := json.Marshal(r)
+				if string(a) >= string(b) {
+					continue
+				}
+			}
+		}
+		if err := m.putRaw(r); err != nil {
+			return changed, err
+		}
+		byName[r.Name] = r
+		changed = true
+	}
+	return changed, nil
 }

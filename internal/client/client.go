@@ -185,8 +185,13 @@ type Result struct {
 // Query runs a statement at consistency ONE with an optional page size
 // (0: none) and paging state.
 func (c *Client) Query(q string, pageSize int32, pagingState []byte) (*Result, error) {
+	return c.QueryCL(q, frame.One, pageSize, pagingState)
+}
+
+// QueryCL runs a statement at consistency cl.
+func (c *Client) QueryCL(q string, cl frame.Consistency, pageSize int32, pagingState []byte) (*Result, error) {
 	b := frame.AppendLongString(nil, q)
-	b = frame.AppendConsistency(b, frame.One)
+	b = frame.AppendConsistency(b, cl)
 	flags := byte(0)
 	if pageSize > 0 {
 		flags |= frame.QueryFlagPageSize

@@ -59,7 +59,23 @@ type Options struct {
 	OnSchema   func(schema.Change)
 	// OnUp is told when a peer comes up (hint replay).
 	OnUp func(netip.Addr)
+	// Roles, when set, are synchronised cluster-wide like the schema.
+	Roles RoleSync
 }
+
+// RoleSync is the role store's cluster interface (internal/auth).
+type RoleSync interface {
+	Export() ([]byte, error)
+	Merge(data []byte) (bool, error)
+	Version() string
+}
+
+// Kinds of metadata exchanged with VerbSchemaPull/VerbSchemaPush (first
+// payload byte).
+const (
+	syncSchema byte = 'S'
+	syncRoles  byte = 'A'
+)
 
 // Cluster is this node's membership.
 type Cluster struct {
@@ -103,11 +119,27 @@ func New(o Options) (*Cluster, error) {
 	for _, v := range []messaging.Verb{messaging.VerbGossipSyn, messaging.VerbGossipAck, messaging.VerbGossipAck2, messaging.VerbGossipShutdown} {
 		o.Messaging.Handle(v, deliver)
 	}
-	o.Messaging.Handle(messaging.VerbSchemaPull, func(context.Context, netip.Addr, []byte) ([]byte, error) {
+	o.Messaging.Handle(messaging.VerbSchemaPull, func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
+		if len(payload) == 1 && payload[0] == syncRoles {
+			if o.Roles == nil {
+				return nil, fmt.Errorf("this node has no roles (AllowAllAuthenticator)")
+			}
+			return o.Roles.Export()
+		}
 		return o.Schema.Export()
 	})
 	o.Messaging.Handle(messaging.VerbSchemaPush, func(_ context.Context, from netip.Addr, payload []byte) ([]byte, error) {
-		c.mergeSchema(from, payload)
+		if len(payload) == 0 {
+			return nil, fmt.Errorf("empty metadata push")
+		}
+		switch payload[0] {
+		case syncRoles:
+			c.mergeRoles(from, payload[1:])
+		case syncSchema:
+			c.mergeSchema(from, payload[1:])
+		default:
+			return nil, fmt.Errorf("unknown metadata kind %q", payload[0])
+		}
 		return nil, nil
 	})
 	o.Messaging.Handle(messaging.VerbEcho, func(context.Context, netip.Addr, []byte) ([]byte, error) { return nil, nil })
@@ -127,6 +159,9 @@ func (c *Cluster) Start() error {
 	c.gossip.SetLocalState(gossip.AppNativeAddressAndPort, o.NativeAddress.String())
 	c.gossip.SetLocalState(gossip.AppSchema, formatUUID(o.Schema.Current().Version))
 	c.gossip.SetLocalState(gossip.AppLoad, strconv.FormatUint(o.Engine.DiskUsage(), 10))
+	if o.Roles != nil {
+		c.gossip.SetLocalState(gossip.AppAuthVersion, o.Roles.Version())
+	}
 	c.gossip.Start()
 	tokens := o.Tokens
 	joining := false
@@ -160,6 +195,13 @@ func (c *Cluster) Start() error {
 	c.rebuildRing()
 	if joining {
 		c.pullSchemaFromLive()
+		if c.o.Roles != nil {
+			for ep, st := range c.gossip.Snapshot() {
+				if ep != c.o.Self && st.Alive {
+					c.pullRoles(ep)
+				}
+			}
+		}
 		if c.hasUserTables() {
 			c.log.Warn("this node joined a cluster that already holds tables; ringdb does not stream existing data to joining nodes yet: run repair on the tables this node now replicates (or rely on read repair and hints) before reading at consistency ONE from it")
 		}
@@ -292,6 +334,10 @@ func (c *Cluster) onEvent(e gossip.Event) {
 			if e.Endpoint != c.o.Self && e.Value != formatUUID(c.o.Schema.Current().Version) {
 				go c.pullSchema(e.Endpoint)
 			}
+		case gossip.AppAuthVersion:
+			if e.Endpoint != c.o.Self && c.o.Roles != nil && e.Value != c.o.Roles.Version() {
+				go c.pullRoles(e.Endpoint)
+			}
 		}
 	case gossip.EventAlive:
 		c.mu.Lock()
@@ -308,6 +354,9 @@ func (c *Cluster) onEvent(e gossip.Event) {
 		if st, ok := c.stateOf(e.Endpoint); ok {
 			if v, _ := st.Get(gossip.AppSchema); v != "" && v != formatUUID(c.o.Schema.Current().Version) {
 				go c.pullSchema(e.Endpoint)
+			}
+			if v, _ := st.Get(gossip.AppAuthVersion); v != "" && c.o.Roles != nil && v != c.o.Roles.Version() {
+				go c.pullRoles(e.Endpoint)
 			}
 		}
 	case gossip.EventDead:
@@ -469,13 +518,58 @@ func (c *Cluster) LocalSchemaChanged() {
 	if err != nil {
 		return
 	}
+	c.pushToLive(append([]byte{syncSchema}, data...))
+}
+
+// LocalRolesChanged gossips the new roles version and pushes the roles to
+// live peers.
+func (c *Cluster) LocalRolesChanged() {
+	if c.o.Roles == nil {
+		return
+	}
+	c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
+	data, err := c.o.Roles.Export()
+	if err != nil {
+		return
+	}
+	c.pushToLive(append([]byte{syncRoles}, data...))
+}
+
+func (c *Cluster) pushToLive(payload []byte) {
 	for ep, st := range c.gossip.Snapshot() {
 		if ep == c.o.Self || !st.Alive {
 			continue
 		}
-		if err := c.o.Messaging.Send(ep, messaging.VerbSchemaPush, data); err != nil {
-			c.log.Debug("schema push failed", "endpoint", ep.String(), "err", err)
+		if err := c.o.Messaging.Send(ep, messaging.VerbSchemaPush, payload); err != nil {
+			c.log.Debug("metadata push failed", "endpoint", ep.String(), "err", err)
 		}
+	}
+}
+
+// pullRoles fetches a peer's roles and merges them.
+func (c *Cluster) pullRoles(ep netip.Addr) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := c.o.Messaging.Request(ctx, ep, messaging.VerbSchemaPull, []byte{syncRoles})
+	if err != nil {
+		c.log.Debug("roles pull failed", "endpoint", ep.String(), "err", err)
+		return
+	}
+	c.mergeRoles(ep, data)
+}
+
+func (c *Cluster) mergeRoles(from netip.Addr, data []byte) {
+	if c.o.Roles == nil {
+		return
+	}
+	changed, err := c.o.Roles.Merge(data)
+	if err != nil {
+		c.log.Warn("roles merge failed", "from", from.String(), "err", err)
+		return
+	}
+	if changed {
+		c.log.Info("roles merged from peer", "from", from.String())
+		c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
 	}
 }
 

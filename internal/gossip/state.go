@@ -37,6 +37,9 @@ const (
 	AppNetVersion
 	// AppInternalAddressAndPort is the internode address, "ip:port".
 	AppInternalAddressAndPort
+	// AppAuthVersion is ringdb's: the version (a hash) of the node's roles,
+	// so that peers pull roles they lack (roles are cluster-wide).
+	AppAuthVersion
 
 	numKnownAppStates
 )
@@ -57,6 +60,7 @@ var appStateNames = [...]string{
 	AppLoad:                   "LOAD",
 	AppNetVersion:             "NET_VERSION",
 	AppInternalAddressAndPort: "INTERNAL_ADDRESS_AND_PORT",
+	AppAuthVersion:            "AUTH_VERSION",
 }
 
 // String returns Cassandra's name for the state, e.g. "STATUS".

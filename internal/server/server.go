@@ -131,17 +131,22 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 
 	var authenticator protocol.Authenticator
 	var roles query.RoleManager
+	var roleSync cluster.RoleSync
 	switch cfg.Authenticator {
 	case "PasswordAuthenticator":
 		n.roles = auth.New(n.engine)
-		path, err := n.roles.Bootstrap(cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("create default superuser: %w", err)
+		// Roles are cluster-wide: only a lone node creates the default
+		// superuser; a node joining seeds receives the cluster's roles.
+		if lone {
+			path, err := n.roles.Bootstrap(cfg.DataDir)
+			if err != nil {
+				return nil, fmt.Errorf("create default superuser: %w", err)
+			}
+			if path != "" {
+				log.Warn("created default superuser 'cassandra' with a random password; read it from the file, then change it or create your own superuser", "password_file", path)
+			}
 		}
-		if path != "" {
-			log.Warn("created default superuser 'cassandra' with a random password; read it from the file, then change it or create your own superuser", "password_file", path)
-		}
-		authenticator, roles = n.roles, n.roles
+		authenticator, roles, roleSync = n.roles, n.roles, n.roles
 	default:
 		log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
 	}
@@ -150,7 +155,7 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	n.cluster, err = cluster.New(cluster.Options{Self: self, ClusterName: cfg.ClusterName, Seeds: seeds, DC: cfg.DC, Rack: cfg.Rack,
 		HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens, Tokens: info.Tokens,
 		NativeAddress: nativeAP, StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg,
-		Audit: n.audit, Logger: log, SaveTokens: n.saveTokens,
+		Audit: n.audit, Logger: log, SaveTokens: n.saveTokens, Roles: roleSync,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if n.native != nil {
 				ch := "DOWN"
@@ -182,6 +187,9 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	n.coord = coordinator.New(coordinator.Options{Self: self, LocalDC: cfg.DC, Engine: n.engine, Schema: n.schema,
 		Messenger: n.msg, Topology: n.cluster, WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.ReadTimeout,
 		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: log})
+	if n.roles != nil {
+		n.roles.SetOnChange(n.cluster.LocalRolesChanged)
+	}
 	if err := n.msg.Start(); err != nil {
 		return nil, fmt.Errorf("internode messaging: %w", err)
 	}

@@ -1,0 +1,5 @@
+package cluster
+
+import "github.com/ringdb/ringdb/internal/client"
+
+type clientAlias = client.Client
