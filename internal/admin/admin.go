@@ -71,23 +71,23 @@ type Description struct {
 
 // Info is nodetool info.
 type Info struct {
-	HostID           string  `json:"host_id"`
-	Gossip           bool    `json:"gossip_active"`
-	NativeTransport  bool    `json:"native_transport_active"`
-	LoadBytes        uint64  `json:"load_bytes"`
-	GenerationNo     int32   `json:"generation"`
-	UptimeSeconds    int64   `json:"uptime_seconds"`
-	HeapMemoryMB     float64 `json:"heap_mb"`
-	DC               string  `json:"dc"`
-	Rack             string  `json:"rack"`
-	Tokens           int     `json:"tokens"`
-	ClusterName      string  `json:"cluster_name"`
-	ListenAddress    string  `json:"listen_address"`
-	NativeAddress    string  `json:"native_address"`
-	PendingHints     int     `json:"pending_hints"`
-	ReleaseVersion   string  `json:"release_version"`
-	CommitlogSync    string  `json:"commitlog_sync"`
-	PercentRepaired  float64 `json:"percent_repaired"`
+	HostID          string  `json:"host_id"`
+	Gossip          bool    `json:"gossip_active"`
+	NativeTransport bool    `json:"native_transport_active"`
+	LoadBytes       uint64  `json:"load_bytes"`
+	GenerationNo    int32   `json:"generation"`
+	UptimeSeconds   int64   `json:"uptime_seconds"`
+	HeapMemoryMB    float64 `json:"heap_mb"`
+	DC              string  `json:"dc"`
+	Rack            string  `json:"rack"`
+	Tokens          int     `json:"tokens"`
+	ClusterName     string  `json:"cluster_name"`
+	ListenAddress   string  `json:"listen_address"`
+	NativeAddress   string  `json:"native_address"`
+	PendingHints    int     `json:"pending_hints"`
+	ReleaseVersion  string  `json:"release_version"`
+	CommitlogSync   string  `json:"commitlog_sync"`
+	PercentRepaired float64 `json:"percent_repaired"`
 }
 
 // Node is what the admin API asks of the running node.

@@ -368,8 +368,8 @@ func (n *Node) localInfo() (query.NodeInfo, error) {
 type adminNode struct{ n *Node }
 
 func (a adminNode) Status(ks string) (admin.Status, error) { return a.n.cluster.Status(ks) }
-func (a adminNode) GossipInfo() []admin.GossipEndpoint       { return a.n.cluster.GossipInfo() }
-func (a adminNode) Describe() admin.Description              { return a.n.cluster.Describe() }
+func (a adminNode) GossipInfo() []admin.GossipEndpoint     { return a.n.cluster.GossipInfo() }
+func (a adminNode) Describe() admin.Description            { return a.n.cluster.Describe() }
 func (a adminNode) Info() admin.Info {
 	i := a.n.cluster.Info()
 	i.CommitlogSync = a.n.cfg.CommitlogSync

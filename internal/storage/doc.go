@@ -9,7 +9,17 @@
 // (slices, reversed, limits, static row), token-ordered partition scans,
 // raw partition reads with tombstones for read repair and streaming,
 // gc_grace_seconds purging, TRUNCATE/DROP, and a small synced metadata
-// key/value store (schema, roles, hints) in the same Pebble instance.
+// key/value store (schema, roles) in the same Pebble instance.
+//
+// For the cluster layer it also owns: the Mutation wire codec
+// (EncodeMutation, DecodeMutation: versioned, bounded, never panics);
+// the replica side of coordinator reads (ReadPartitionRawQuery and
+// ScanRaw return raw content restricted to a query, normalized so that
+// replicas with equal data give equal Digests whatever their compaction
+// and gc history); the coordinator side (MergeMutations reconciles replica
+// responses with the merger's rules, ReadMutation reads the result exactly
+// as ReadPartition would); the hints store (hints.go); and truncation
+// records (truncate.go).
 //
 // # What it must never do
 //
@@ -23,6 +33,9 @@
 // # Key layout
 //
 //	meta:      'm' | key
+//	hint:      'h' | target host id (16) | created (8, unix µs, sign bit
+//	           flipped) | sequence (8)                       (hints.go)
+//	truncated: 't' | table id (16)                           (truncate.go)
 //	data:      'd' | table id (16) | token (8, big-endian, sign bit flipped)
 //	           | partition key (0x00 escaped as 0x00 0xFF, ended by 0x00 0x01)
 //	           | kind (1) [| clustering]
@@ -30,6 +43,9 @@
 //	kind 1     static row
 //	kind 2     a regular row; the order-encoded clustering follows
 //	kind 3     never stored; the exclusive upper bound of a partition
+//
+// Hint and truncation keys use Pebble Sets, never Merges, and lie outside
+// the 'd' range that table reads, scans, DropTable and the gc pass touch.
 //
 // Keys therefore sort by (table, token, partition key bytes, header, static,
 // clustering): a partition is one contiguous range, a slice is a sub-range

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -24,6 +25,11 @@ type Engine struct {
 	// decides and writes point deletions (see gcApply).
 	gcMu sync.RWMutex
 
+	// hintSeq is the sequence part of the last hint id (see hints.go).
+	hintSeq atomic.Uint64
+	// truncMu serializes TruncateTable's read-modify-write of a record.
+	truncMu sync.Mutex
+
 	closeOnce sync.Once
 	closeErr  error
 	stop      chan struct{} // closed by Close to stop syncLoop
@@ -38,6 +44,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	e.hintSeq.Store(uint64(time.Now().UnixNano()))
 	cache := pebble.NewCache(opts.CacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{

@@ -8,8 +8,10 @@ import (
 
 // Key space prefixes (first byte of every Pebble key).
 const (
-	prefixData byte = 'd'
-	prefixMeta byte = 'm'
+	prefixData       byte = 'd'
+	prefixMeta       byte = 'm'
+	prefixHint       byte = 'h' // hints.go
+	prefixTruncation byte = 't' // truncate.go
 )
 
 // Kind bytes following the partition key inside a partition.

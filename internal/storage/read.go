@@ -62,6 +62,17 @@ func (r *partitionReader) readHeader(it *pebble.Iterator) (bool, error) {
 	if err := decodeHeader(r.hdrBuf, &r.hdr); err != nil {
 		return false, err
 	}
+	r.buildIntervals()
+	return it.Next(), it.Error()
+}
+
+// buildIntervals translates r.hdr's range tombstones into row-key
+// intervals (r.rtIv) under r.rowPfx.
+func (r *partitionReader) buildIntervals() {
+	r.rtIv = r.rtIv[:0]
+	if len(r.hdr.rts) == 0 {
+		return
+	}
 	r.rtBuf = r.rtBuf[:0]
 	offs := make([]int, 0, 2*len(r.hdr.rts)) // small; only when there are RTs
 	for i := range r.hdr.rts {
@@ -77,7 +88,6 @@ func (r *partitionReader) readHeader(it *pebble.Iterator) (bool, error) {
 		start = offs[2*i+1]
 		r.rtIv = append(r.rtIv, rtInterval{lo: lo, hi: hi, del: r.hdr.rts[i].Deletion})
 	}
-	return it.Next(), it.Error()
 }
 
 // deletionAt returns the strongest partition-level deletion covering the
@@ -341,7 +351,15 @@ func (r *partitionReader) readRaw(it *pebble.Iterator, nowSec, gcBefore int64) (
 // Digest returns a digest of a mutation's content that is independent of
 // the order of its range tombstones, rows and cells. Mutations returned by
 // ReadPartitionRaw for replicas with equal content have equal digests.
+//
+// A nil mutation and a mutation without content (no deletion, no range
+// tombstone, no non-empty row) all have the same digest, whatever their
+// partition: ReadPartitionRawQuery returns nil for a partition with no
+// content in the query, and an absent partition must match it.
 func Digest(m *Mutation) []byte {
+	if m == nil {
+		return emptyDigest()
+	}
 	h := sha256.New()
 	var buf []byte
 	buf = append(buf, m.Table[:]...)
@@ -352,6 +370,7 @@ func Digest(m *Mutation) []byte {
 	buildHeader(m, &hdr, &tmp, nil)
 	buf = appendHeader(buf, &hdr)
 	h.Write(buf)
+	empty := hdr.isEmpty()
 
 	order := make([]int, len(m.Rows))
 	for i := range order {
@@ -383,8 +402,18 @@ func Digest(m *Mutation) []byte {
 		buf = append(buf, ru.Clustering...)
 		buf = appendRow(buf, &f)
 		h.Write(buf)
+		empty = false
+	}
+	if empty {
+		return emptyDigest()
 	}
 	sum := h.Sum(nil)
+	return sum[:16]
+}
+
+// emptyDigest is the Digest of no content.
+func emptyDigest() []byte {
+	sum := sha256.Sum256(nil)
 	return sum[:16]
 }
 
