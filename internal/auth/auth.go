@@ -195,10 +195,8 @@ func hash(pw string) (string, error) {
 	return string(h), nil
 }
 
-// CreateRole creates a role.
-func (m *Manager) CreateRole(name string, o query.RoleOptions, ifNotExists bool) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// createRole creates a role.
+func (m *Manager) createRole(name string, o query.RoleOptions, ifNotExists bool) (bool, error) {
 	if _, ok, err := m.get(name); err != nil {
 		return false, err
 	} else if ok {
@@ -224,14 +222,11 @@ func (m *Manager) CreateRole(name string, o query.RoleOptions, ifNotExists bool)
 	if err := m.put(r); err != nil {
 		return false, err
 	}
-	m.changed()
 	return true, nil
 }
 
-// AlterRole changes a role's password, login or superuser status.
-func (m *Manager) AlterRole(name string, o query.RoleOptions) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// alterRole changes a role's password, login or superuser status.
+func (m *Manager) alterRole(name string, o query.RoleOptions) error {
 	r, ok, err := m.get(name)
 	if err != nil {
 		return err
@@ -255,14 +250,11 @@ func (m *Manager) AlterRole(name string, o query.RoleOptions) error {
 	if err := m.put(r); err != nil {
 		return err
 	}
-	m.changed()
 	return nil
 }
 
-// DropRole drops a role and removes it from every role it was granted to.
-func (m *Manager) DropRole(name string, ifExists bool) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// dropRole drops a role and removes it from every role it was granted to.
+func (m *Manager) dropRole(name string, ifExists bool) (bool, error) {
 	if _, ok, err := m.get(name); err != nil {
 		return false, err
 	} else if !ok {
@@ -291,14 +283,11 @@ func (m *Manager) DropRole(name string, ifExists bool) (bool, error) {
 	if err := m.store.DeleteMeta(rolePrefix + name); err != nil {
 		return false, err
 	}
-	m.changed()
 	return true, nil
 }
 
-// GrantRole makes grantee a member of role.
-func (m *Manager) GrantRole(role, grantee string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// grantRole makes grantee a member of role.
+func (m *Manager) grantRole(role, grantee string) error {
 	if _, ok, err := m.get(role); err != nil || !ok {
 		if err != nil {
 			return err
@@ -323,14 +312,11 @@ func (m *Manager) GrantRole(role, grantee string) error {
 	if err := m.put(g); err != nil {
 		return err
 	}
-	m.changed()
 	return nil
 }
 
-// RevokeRole removes revokee from role.
-func (m *Manager) RevokeRole(role, revokee string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// revokeRole removes revokee from role.
+func (m *Manager) revokeRole(role, revokee string) error {
 	g, ok, err := m.get(revokee)
 	if err != nil {
 		return err
@@ -345,8 +331,47 @@ func (m *Manager) RevokeRole(role, revokee string) error {
 	if err := m.put(g); err != nil {
 		return err
 	}
-	m.changed()
 	return nil
+}
+
+// CreateRole creates a role.
+func (m *Manager) CreateRole(name string, o query.RoleOptions, ifNotExists bool) (bool, error) {
+	return m.mutate(func() (bool, error) { return m.createRole(name, o, ifNotExists) })
+}
+
+// AlterRole changes a role's password, login or superuser status.
+func (m *Manager) AlterRole(name string, o query.RoleOptions) error {
+	_, err := m.mutate(func() (bool, error) { return true, m.alterRole(name, o) })
+	return err
+}
+
+// DropRole drops a role and removes it from every role it was granted to.
+func (m *Manager) DropRole(name string, ifExists bool) (bool, error) {
+	return m.mutate(func() (bool, error) { return m.dropRole(name, ifExists) })
+}
+
+// GrantRole makes grantee a member of role.
+func (m *Manager) GrantRole(role, grantee string) error {
+	_, err := m.mutate(func() (bool, error) { return true, m.grantRole(role, grantee) })
+	return err
+}
+
+// RevokeRole removes revokee from role.
+func (m *Manager) RevokeRole(role, revokee string) error {
+	_, err := m.mutate(func() (bool, error) { return true, m.revokeRole(role, revokee) })
+	return err
+}
+
+// mutate runs a role change under the lock, then (unlocked) tells the
+// cluster when something changed.
+func (m *Manager) mutate(fn func() (bool, error)) (bool, error) {
+	m.mu.Lock()
+	changed, err := fn()
+	m.mu.Unlock()
+	if changed && err == nil {
+		m.changed()
+	}
+	return changed, err
 }
 
 type exported struct {

@@ -169,8 +169,15 @@ func (c *Cluster) Start() error {
 		others := slices.DeleteFunc(slices.Clone(o.Seeds), func(a netip.Addr) bool { return a == o.Self })
 		tm := ring.NewTokenMetadata()
 		if len(others) > 0 {
+			// A seed does not wait for a ring (it may be the first node);
+			// it only listens briefly so its tokens balance with any
+			// member already up. Other nodes join through the seeds.
 			joining = true
-			tm = c.waitForRing()
+			timeout := o.JoinTimeout
+			if slices.Contains(o.Seeds, o.Self) {
+				timeout = 3 * c.interval()
+			}
+			tm = c.waitForRing(timeout)
 		}
 		tokens = ring.AllocateTokens(tm, o.NumTokens, o.DC, nil)
 		if o.SaveTokens != nil {
@@ -223,8 +230,8 @@ func (c *Cluster) interval() time.Duration {
 
 // waitForRing waits until gossip has told us about at least one NORMAL
 // member (bounded by JoinTimeout) and returns the ring as then known.
-func (c *Cluster) waitForRing() *ring.TokenMetadata {
-	deadline := time.Now().Add(c.o.JoinTimeout)
+func (c *Cluster) waitForRing(timeout time.Duration) *ring.TokenMetadata {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		c.rebuildRing()
 		if tm := c.ring.Load(); len(tm.Endpoints()) > 0 {
@@ -239,7 +246,9 @@ func (c *Cluster) waitForRing() *ring.TokenMetadata {
 			return c.ring.Load()
 		}
 	}
-	c.log.Warn("no ring member reachable through the seeds; starting with tokens chosen alone", "seeds", fmt.Sprint(c.o.Seeds))
+	if !slices.Contains(c.o.Seeds, c.o.Self) {
+		c.log.Warn("no ring member reachable through the seeds; starting with tokens chosen alone", "seeds", fmt.Sprint(c.o.Seeds))
+	}
 	return c.ring.Load()
 }
 

@@ -135,17 +135,6 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	switch cfg.Authenticator {
 	case "PasswordAuthenticator":
 		n.roles = auth.New(n.engine)
-		// Roles are cluster-wide: only a lone node creates the default
-		// superuser; a node joining seeds receives the cluster's roles.
-		if lone {
-			path, err := n.roles.Bootstrap(cfg.DataDir)
-			if err != nil {
-				return nil, fmt.Errorf("create default superuser: %w", err)
-			}
-			if path != "" {
-				log.Warn("created default superuser 'cassandra' with a random password; read it from the file, then change it or create your own superuser", "password_file", path)
-			}
-		}
 		authenticator, roles, roleSync = n.roles, n.roles, n.roles
 	default:
 		log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
@@ -198,6 +187,19 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	}
 	n.info.Tokens = n.tokens()
 	n.coord.Start()
+	// Roles are cluster-wide. The default superuser is created once, by a
+	// lone node or by the first seed (lowest address) when it finds no
+	// role after syncing with the live members; every other node receives
+	// the cluster's roles.
+	if n.roles != nil && (lone || firstSeed(seeds) == self) {
+		path, err := n.roles.Bootstrap(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("create default superuser: %w", err)
+		}
+		if path != "" {
+			log.Warn("created default superuser 'cassandra' with a random password; read it from the file, then change it or create your own superuser", "password_file", path)
+		}
+	}
 
 	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: roles, Node: n.info, Logger: log,
 		Store: n.coord, ReplicatedLWT: n.coord.ReplicatedLWT, Peers: n.cluster.Peers,
@@ -225,6 +227,17 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 		"internode", netip.AddrPortFrom(self, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
 		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "dc", cfg.DC, "rack", cfg.Rack)
 	return n, nil
+}
+
+// firstSeed returns the lowest seed address (invalid if none).
+func firstSeed(seeds []netip.Addr) netip.Addr {
+	var min netip.Addr
+	for _, s := range seeds {
+		if !min.IsValid() || s.Less(min) {
+			min = s
+		}
+	}
+	return min
 }
 
 // NativeAddr returns the bound CQL address.
