@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocql/gocql"
+
 	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/types"
 )
@@ -67,6 +69,46 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("count(*) at QUORUM = %d", n)
 	}
 
+	// gocql with its token-aware policy discovers the three nodes through
+	// system.peers and routes by token.
+	gc := gocql.NewCluster("127.0.0.1")
+	gc.ProtoVersion = 4
+	gc.Timeout = 10 * time.Second
+	gc.Consistency = gocql.Quorum
+	gc.Authenticator = gocql.PasswordAuthenticator{Username: "cassandra", Password: c.password()}
+	gc.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	gs, err := gc.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gs.Close()
+	waitFor(t, 30*time.Second, "gocql to see 3 hosts", func() error {
+		var n int
+		iter := gs.Query("SELECT peer FROM system.peers").Iter()
+		var peer string
+		for iter.Scan(&peer) {
+			n++
+		}
+		if err := iter.Close(); err != nil {
+			return err
+		}
+		if n != 2 {
+			return fmt.Errorf("%d peers", n)
+		}
+		return nil
+	})
+	for i := 1000; i < 1100; i++ {
+		if err := gs.Query("INSERT INTO ks.t (k, v) VALUES (?, ?)", i, fmt.Sprint("g", i)).Exec(); err != nil {
+			t.Fatalf("gocql QUORUM write: %v", err)
+		}
+	}
+	var gv string
+	for i := 1000; i < 1100; i += 9 {
+		if err := gs.Query("SELECT v FROM ks.t WHERE k = ?", i).Scan(&gv); err != nil || gv != fmt.Sprint("g", i) {
+			t.Fatalf("gocql QUORUM read k=%d: %q %v", i, gv, err)
+		}
+	}
+
 	// SIGKILL node 3: the failure detector marks it down.
 	c.nodes["127.0.0.3"].kill()
 	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.3": "DN", "127.0.0.2": "UN"}, 60*time.Second)
@@ -75,7 +117,7 @@ func TestThreeNodes(t *testing.T) {
 		exec1(t, conns[i%2], frame.Quorum, fmt.Sprintf("INSERT INTO ks.t (k, v) VALUES (%d, 'down%d')", i, i))
 	}
 	exec1(t, n1, frame.One, "INSERT INTO ks.t (k, v) VALUES (200, 'one')")
-	_, err := n1.QueryCL("INSERT INTO ks.t (k, v) VALUES (201, 'all')", frame.All, 0, nil)
+	_, err = n1.QueryCL("INSERT INTO ks.t (k, v) VALUES (201, 'all')", frame.All, 0, nil)
 	if codeOf(err) != 0x1000 {
 		t.Fatalf("ALL with a node down: want Unavailable (0x1000), got %v", err)
 	}
@@ -89,11 +131,17 @@ func TestThreeNodes(t *testing.T) {
 	}
 
 	// Restart node 3: hints are replayed; at ONE, node 3 alone has it all.
+	// The driver keeps working through the two live nodes.
+	for i := 1100; i < 1120; i++ {
+		if err := gs.Query("INSERT INTO ks.t (k, v) VALUES (?, ?)", i, "gdown").Exec(); err != nil {
+			t.Fatalf("gocql QUORUM write with a node down: %v", err)
+		}
+	}
 	c.start(c.nodes["127.0.0.3"])
 	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.3": "UN"}, 60*time.Second)
 	n3b := c.cql("127.0.0.3")
 	waitFor(t, 60*time.Second, "hints replayed to node 3", func() error {
-		for _, k := range []int{100, 120, 139, 200} {
+		for _, k := range []int{100, 120, 139, 200, 1100, 1119} {
 			r, err := n3b.QueryCL(fmt.Sprintf("SELECT v FROM ks.t WHERE k = %d", k), frame.One, 0, nil)
 			if err != nil {
 				return err

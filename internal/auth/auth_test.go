@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ringdb/ringdb/internal/query"
 )
@@ -111,5 +112,58 @@ func TestRoleLifecycle(t *testing.T) {
 	}
 	if _, err := m.Authenticate("app", pw); err != ErrBadCredentials {
 		t.Fatal("login disabled but still authenticates")
+	}
+}
+
+// TestMergeConverges: two nodes' role stores exchange exports and end
+// equal; drops and newer changes win.
+func TestMergeConverges(t *testing.T) {
+	a := New(&memStore{m: map[string][]byte{}})
+	b := New(&memStore{m: map[string][]byte{}})
+	var clock int64 = 1_000_000
+	tick := func() time.Time { clock += 10; return time.UnixMicro(clock) }
+	a.now, b.now = tick, tick
+	yes := true
+	pw1, pw2 := "first-pass", "second-pass"
+	if _, err := a.CreateRole("app", query.RoleOptions{Password: &pw1, Login: &yes}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateRole("ops", query.RoleOptions{Password: &pw1, Login: &yes}, false); err != nil {
+		t.Fatal(err)
+	}
+	sync := func() {
+		for i := 0; i < 2; i++ {
+			ea, _ := a.Export()
+			eb, _ := b.Export()
+			if _, err := b.Merge(ea); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Merge(eb); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sync()
+	if a.Version() != b.Version() {
+		t.Fatal("versions differ after sync")
+	}
+	// A newer password on b wins on a.
+	if err := b.AlterRole("app", query.RoleOptions{Password: &pw2}); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if _, err := a.Authenticate("app", pw2); err != nil {
+		t.Fatalf("password change did not propagate: %v", err)
+	}
+	// A drop on a removes the role on b.
+	if _, err := a.DropRole("ops", false); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if _, ok, _ := b.GetRole("ops"); ok {
+		t.Fatal("dropped role came back")
+	}
+	if changed, _ := b.Merge([]byte(`not json`)); changed {
+		t.Fatal("bad input changed roles")
 	}
 }
