@@ -161,7 +161,7 @@ func WriteInfo(w io.Writer, i Info) {
 		{"Rack", i.Rack},
 		{"Pending hints", fmt.Sprint(i.PendingHints)},
 		{"Commit log sync", i.CommitlogSync},
-		{"Token", fmt.Sprintf("(invoke with -T/--tokens to see all %d tokens)", i.Tokens)},
+		{"Tokens", fmt.Sprintf("%d (see nodetool ring)", i.Tokens)},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-23s: %s\n", r[0], r[1])
