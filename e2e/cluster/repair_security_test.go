@@ -44,12 +44,16 @@ func TestReadRepair(t *testing.T) {
 		}
 		return nil
 	})
+	events := c.registerEvents("127.0.0.1")
 	c.nodes["127.0.0.3"].kill()
+	// Clients REGISTERed for events hear that node 3 went down.
+	events.waitEvent("STATUS_CHANGE", "DOWN", "127.0.0.3", 60*time.Second)
 	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.3": "DN"}, 60*time.Second)
 	for i := 0; i < 20; i++ {
 		exec1(t, n1, frame.Quorum, fmt.Sprintf("INSERT INTO ks.t (k, v) VALUES (%d, 'while-down-%d')", i, i))
 	}
 	c.start(c.nodes["127.0.0.3"])
+	events.waitEvent("STATUS_CHANGE", "UP", "127.0.0.3", 60*time.Second)
 	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.3": "UN"}, 60*time.Second)
 	n3 := c.cql("127.0.0.3")
 	// Without hints node 3 really misses the rows (read at ONE, its own copy).
