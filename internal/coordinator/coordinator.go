@@ -66,6 +66,10 @@ type Options struct {
 	// HintReplayInterval is how often stored hints are offered to live
 	// targets. Default 10s.
 	HintReplayInterval time.Duration
+	// HintTTL is how long an undelivered hint is kept (Cassandra bounds it
+	// by gc_grace_seconds, after which replaying it could resurrect
+	// deleted data). Default 10 days.
+	HintTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
@@ -119,6 +123,9 @@ func New(o Options) *Coordinator {
 	}
 	if o.HintReplayInterval == 0 {
 		o.HintReplayInterval = 10 * time.Second
+	}
+	if o.HintTTL == 0 {
+		o.HintTTL = 10 * 24 * time.Hour
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -836,7 +843,7 @@ func (c *Coordinator) Truncate(ctx context.Context, t *schema.Table) error {
 	for _, ep := range eps {
 		go func(ep netip.Addr) {
 			if ep == c.self {
-				errs <- c.o.Engine.DropTable(tid)
+				errs <- c.o.Engine.TruncateTable(tid, c.o.Now())
 				return
 			}
 			_, err := c.o.Messenger.Request(rctx, ep, messaging.VerbTruncate, tid[:])
@@ -911,7 +918,7 @@ func (c *Coordinator) registerHandlers() {
 		}
 		var tid storage.TableID
 		copy(tid[:], payload)
-		return nil, c.o.Engine.DropTable(tid)
+		return nil, c.o.Engine.TruncateTable(tid, c.o.Now())
 	})
 }
 
@@ -935,6 +942,11 @@ func (c *Coordinator) hintLoop() {
 // replayHints delivers stored hints to every live target, oldest first,
 // deleting each once acknowledged.
 func (c *Coordinator) replayHints() {
+	if n, err := c.o.Engine.DeleteHintsOlderThan(c.o.Now().Add(-c.o.HintTTL)); err != nil {
+		c.log.Error("expiring old hints failed", "err", err)
+	} else if n > 0 {
+		c.log.Warn("dropped undelivered hints older than the hint TTL; run repair on their targets", "count", n)
+	}
 	targets, err := c.o.Engine.HintTargets()
 	if err != nil {
 		c.log.Error("listing hint targets failed", "err", err)
@@ -946,11 +958,15 @@ func (c *Coordinator) replayHints() {
 			continue
 		}
 		delivered := 0
-		_ = c.o.Engine.Hints(id, func(hid []byte, _ time.Time, m *storage.Mutation) bool {
+		_ = c.o.Engine.Hints(id, func(hid []byte, created time.Time, m *storage.Mutation) bool {
 			select {
 			case <-c.stop:
 				return false
 			default:
+			}
+			if at, ok, err := c.o.Engine.TruncatedAt(m.Table); err == nil && ok && created.Before(at) {
+				_ = c.o.Engine.DeleteHint(id, append([]byte(nil), hid...)) // the table was truncated since
+				return true
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), c.o.WriteTimeout)
 			defer cancel()

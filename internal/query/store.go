@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"time"
 
 	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
@@ -67,5 +68,5 @@ func (l LocalStore) ScanPartitions(ctx context.Context, t *schema.Table, start s
 
 // Truncate implements Store.
 func (l LocalStore) Truncate(_ context.Context, t *schema.Table) error {
-	return l.Engine.DropTable(storage.TableID(t.ID))
+	return l.Engine.TruncateTable(storage.TableID(t.ID), time.Now())
 }
