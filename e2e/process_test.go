@@ -62,7 +62,7 @@ func startProc(t *testing.T, dir string, port int, args ...string) *procNode {
 		t.Fatal(err)
 	}
 	all := append([]string{"server", "--data-dir", dir, "--native-port", strconv.Itoa(port),
-		"--storage-port", strconv.Itoa(port + 1), "--admin-address", "127.0.0.1:" + strconv.Itoa(port+2)}, args...)
+		"--storage-port", strconv.Itoa(freePort(t)), "--admin-address", "127.0.0.1:" + strconv.Itoa(freePort(t))}, args...)
 	cmd := exec.Command(bin, all...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
