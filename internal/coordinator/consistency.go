@@ -78,7 +78,11 @@ type tracker struct {
 }
 
 func newTracker(cl frame.Consistency, block int, perDC map[string]int, localDC string, dcOf func(netip.Addr) string) *tracker {
-	return &tracker{cl: cl, block: block, perDC: perDC, gotDC: map[string]int{}, localDC: localDC, dcOf: dcOf}
+	t := &tracker{cl: cl, block: block, perDC: perDC, localDC: localDC, dcOf: dcOf}
+	if perDC != nil {
+		t.gotDC = map[string]int{}
+	}
+	return t
 }
 
 // counts reports whether an answer from ep counts toward cl.

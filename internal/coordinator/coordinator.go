@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -95,7 +96,8 @@ type Coordinator struct {
 }
 
 type stratEntry struct {
-	key   string
+	ks    *schema.Keyspace
+	repl  map[string]string
 	strat ring.ReplicationStrategy
 	rf    map[string]int
 }
@@ -187,12 +189,13 @@ func (c *Coordinator) keyspaceOf(id storage.TableID) (*schema.Keyspace, error) {
 	return k, nil
 }
 
-// strategy returns the keyspace's replication strategy and RF per DC.
+// strategy returns the keyspace's replication strategy and RF per DC,
+// cached per keyspace definition (definitions are immutable snapshots).
 func (c *Coordinator) strategy(k *schema.Keyspace) (ring.ReplicationStrategy, map[string]int, error) {
-	key := k.Name + "|" + fmt.Sprint(k.Replication)
 	c.stratMu.Lock()
-	defer c.stratMu.Unlock()
-	if e, ok := c.strats[k.Name]; ok && e.key == key {
+	e, ok := c.strats[k.Name]
+	c.stratMu.Unlock()
+	if ok && (e.ks == k || maps.Equal(e.repl, k.Replication)) {
 		return e.strat, e.rf, nil
 	}
 	s, err := ring.NewStrategy(k.Replication, c.self)
@@ -209,7 +212,9 @@ func (c *Coordinator) strategy(k *schema.Keyspace) (ring.ReplicationStrategy, ma
 	} else {
 		rf[""] = s.ReplicationFactor("")
 	}
-	c.strats[k.Name] = stratEntry{key: key, strat: s, rf: rf}
+	c.stratMu.Lock()
+	c.strats[k.Name] = stratEntry{ks: k, repl: maps.Clone(k.Replication), strat: s, rf: rf}
+	c.stratMu.Unlock()
 	return s, rf, nil
 }
 
@@ -331,9 +336,21 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 	} else if err := tr.available(live); err != nil {
 		return err
 	}
-	payload := encodeMutations([]*storage.Mutation{m})
+	// Fast path: the only replica is this node.
+	if len(targets) == 1 && targets[0] == c.self {
+		if err := c.o.Engine.Apply([]*storage.Mutation{m}); err != nil {
+			return err
+		}
+		tr.ack(c.self)
+		if tr.done() || cl == frame.Any {
+			return nil
+		}
+		return writeTimeout(cl, tr.received, block, writeType)
+	}
+	var payload []byte
 	results := make(chan response, len(targets))
 	sent := 0
+	local := false
 	for _, ep := range targets {
 		if !c.alive(ep) {
 			_ = c.storeHint(ep, m, false)
@@ -341,8 +358,11 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 		}
 		sent++
 		if ep == c.self {
-			go func() { results <- response{ep: ep, err: c.o.Engine.Apply([]*storage.Mutation{m})} }()
+			local = true // applied below, on this goroutine
 			continue
+		}
+		if payload == nil {
+			payload = encodeMutations([]*storage.Mutation{m})
 		}
 		go func(ep netip.Addr) {
 			rctx, cancel := context.WithTimeout(context.Background(), c.o.WriteTimeout)
@@ -353,6 +373,9 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 			}
 			results <- response{ep: ep, err: err}
 		}(ep)
+	}
+	if local {
+		results <- response{ep: c.self, err: c.o.Engine.Apply([]*storage.Mutation{m})}
 	}
 	timer := time.NewTimer(c.o.WriteTimeout)
 	defer timer.Stop()
