@@ -70,7 +70,6 @@ type shell struct {
 	c        *client.Client
 	out      io.Writer
 	keyspace string
-	failed   bool
 }
 
 // runScript runs ';'-separated statements, stopping at the first error.

@@ -5,25 +5,11 @@ import (
 
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
-	"github.com/ringdb/ringdb/internal/ring"
 )
 
 // isLocalCL reports whether cl only counts replicas of the local DC.
 func isLocalCL(cl frame.Consistency) bool {
 	return cl == frame.LocalOne || cl == frame.LocalQuorum || cl == frame.LocalSerial
-}
-
-// totalRF sums the replication factor over the DCs present in replicas
-// (NetworkTopologyStrategy) or returns the strategy's RF.
-func totalRF(strat ring.ReplicationStrategy, dcs []string) int {
-	if len(dcs) == 0 {
-		return strat.ReplicationFactor("")
-	}
-	n := 0
-	for _, dc := range dcs {
-		n += strat.ReplicationFactor(dc)
-	}
-	return n
 }
 
 // blockFor returns how many replica answers cl needs, per DC for

@@ -250,7 +250,6 @@ type output struct {
 	total int64 // rows emitted over all pages (for LIMIT)
 	last  *pageState
 	full  bool
-	vals  [][]byte
 }
 
 func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, state *pageState) (*Result, error) {

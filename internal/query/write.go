@@ -374,11 +374,15 @@ func (p *Processor) rowKeys(c *evalCtx, t *schema.Table, where []cql.Relation, a
 			}
 		}
 	}
-	for _, f := range r.filters {
+	if len(r.filters) > 0 {
+		f := r.filters[0]
 		if f.col.Kind != schema.Clustering {
 			return nil, nil, nil, false, cqlerr.Invalidf("Non PRIMARY KEY columns found in where clause: %s ", f.col.Name)
 		}
 		return nil, nil, nil, false, cqlerr.Invalidf("PRIMARY KEY column \"%s\" cannot be restricted as preceding column is not restricted", f.col.Name)
+	}
+	if len(r.tupleFilters) > 0 {
+		return nil, nil, nil, false, cqlerr.Invalidf("Multi-column slices over clustering columns of mixed order are not supported in UPDATE and DELETE")
 	}
 	keys, err := r.partitionKeys()
 	if err != nil {

@@ -834,11 +834,6 @@ func encodeSchema(s *Schema) ([]byte, error) {
 	return json.Marshal(js)
 }
 
-func decodeSchema(data []byte) ([]*Keyspace, error) {
-	ks, _, err := decodeSchemaFull(data)
-	return ks, err
-}
-
 func decodeSchemaFull(data []byte) ([]*Keyspace, map[string]int64, error) {
 	var js jsonSchema
 	if err := json.Unmarshal(data, &js); err != nil {

@@ -190,7 +190,7 @@ func (r *partitionReader) readRawQuery(it *pebble.Iterator, q PartitionQuery, no
 	}
 	// rtUsed marks the range tombstones overlapping a slice of q.
 	var rtUsedBuf [8]bool
-	rtUsed := rtUsedBuf[:0]
+	var rtUsed []bool
 	if len(r.rtIv) > len(rtUsedBuf) {
 		rtUsed = make([]bool, len(r.rtIv))
 	} else {
