@@ -22,7 +22,7 @@ import (
 func stressCmd() *cobra.Command {
 	var o struct {
 		host, user, password, passwordFile, mode, keyspace, consistency string
-		port, concurrency, partitions, clustering, valueSize, pageSize  int
+		port, concurrency, partitions, clustering, valueSize, rf        int
 		duration                                                        time.Duration
 		maxOps                                                          int64
 	}
@@ -57,7 +57,7 @@ Every run is bounded by --duration and, if set, --max-ops.`,
 				return fmt.Errorf("connect: %w", err)
 			}
 			defer s.Close()
-			if err := s.Query(fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", o.keyspace)).Exec(); err != nil {
+			if err := s.Query(fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': %d}", o.keyspace, o.rf)).Exec(); err != nil {
 				return err
 			}
 			if err := s.Query(fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.test (pk bigint, ck bigint, v blob, PRIMARY KEY (pk, ck))", o.keyspace)).Exec(); err != nil {
@@ -149,6 +149,7 @@ Every run is bounded by --duration and, if set, --max-ops.`,
 	f.IntVar(&o.partitions, "partitions", 10000, "number of partitions")
 	f.IntVar(&o.clustering, "clustering", 10, "rows per partition")
 	f.IntVar(&o.valueSize, "value-size", 100, "value size in bytes")
+	f.IntVar(&o.rf, "replication-factor", 1, "replication factor of the keyspace if stress creates it")
 	f.DurationVar(&o.duration, "duration", 30*time.Second, "how long to run")
 	f.Int64Var(&o.maxOps, "max-ops", 0, "stop after this many operations (0: only --duration)")
 	return cmd
