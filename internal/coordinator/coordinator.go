@@ -502,7 +502,13 @@ func (c *Coordinator) ReadPartition(ctx context.Context, t *schema.Table, token 
 	if len(targets) == 1 && targets[0] == c.self {
 		return c.o.Engine.ReadPartition(tid, token, key, q, fn)
 	}
-	m, err := c.readReconciled(tid, token, key, q, cl, targets, block)
+	// Replicas answer the whole slice: with a row limit, replicas that
+	// disagree could each stop at different rows and the merge could not
+	// tell a row deleted on one replica from a row it never read (the
+	// short-read problem). The limit applies after reconciliation.
+	rq := q
+	rq.Limit = 0
+	m, err := c.readReconciled(tid, token, key, rq, cl, targets, block)
 	if err != nil {
 		return err
 	}

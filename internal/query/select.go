@@ -426,11 +426,33 @@ func (p *Processor) readPartition(c *evalCtx, pl *selectPlan, token int64, key [
 			return nil
 		}
 	}
-	q := storage.PartitionQuery{Slices: slices, Reversed: pl.reversed, Static: pl.needStatic}
+	q := storage.PartitionQuery{Slices: slices, Reversed: pl.reversed, Static: pl.needStatic, Limit: pl.rowLimit(resume, out)}
 	rows := func(fn func(*storage.Row) bool) error {
 		return p.store.ReadPartition(c.ctx, pl.t, token, key, q, c.cl, fn)
 	}
 	return p.partitionRows(c, pl, token, key, resume, rows, out)
+}
+
+// rowLimit is how many live rows a partition read can need: what is left
+// of the page, the LIMIT and the PER PARTITION LIMIT — unless rows are
+// filtered after the read or aggregated (then every row is needed). It
+// lets storage and replicas stop early instead of reading to the end of
+// the partition on every page.
+func (pl *selectPlan) rowLimit(resume *pageState, out *output) int {
+	if pl.agg || pl.r.usesFilter || len(pl.r.tupleFilters) > 0 {
+		return 0
+	}
+	n := pl.pageSize - out.count
+	n = min(n, pl.limit-out.total)
+	pp := pl.ppLimit
+	if resume != nil {
+		pp -= resume.ppCount
+	}
+	n = min(n, pp)
+	if n <= 0 || n > 1<<30 {
+		return 0
+	}
+	return int(n)
 }
 
 // partitionRows emits a partition's rows from rows into out.
