@@ -61,7 +61,9 @@ func TestInProcessCluster(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	run := func(c *client.Client, cl frame.Consistency, q string) (*client.Result, error) { return c.QueryCL(q, cl, 0, nil) }
+	run := func(c *client.Client, cl frame.Consistency, q string) (*client.Result, error) {
+		return c.QueryCL(q, cl, 0, nil)
+	}
 	if _, err := run(conns[0], frame.One, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}"); err != nil {
 		t.Fatal(err)
 	}
