@@ -78,21 +78,19 @@
 //
 // # Purging (gc_grace_seconds)
 //
-// When Pebble merges a key with includesBase (all of the key's data is in
-// the merge: every read, and compactions that reach the key's oldest
-// version), the merger drops tombstones whose LocalDeletionTime is more
-// than gc_grace ago, together with what they shadow; a key left empty keeps
-// a two-byte empty value (Pebble v2.1.7's DeletableValueMerger path
-// trips an assertion in compactions) until Compact's gc pass (gc.go) point-
-// deletes it under a lock that briefly blocks Apply. Partition deletions and
-// range tombstones shadow other keys, so their merger may drop them only
-// after the gc pass has copied them into every row they cover and marked
-// them pushed. The gc pass also re-touches values that compaction left as
-// plain SETs, which the merger would never revisit. Background compactions
-// therefore purge opportunistically; Compact (nodetool compact) purges
-// everything that is due. As in
-// Cassandra, data older than a purged tombstone that arrives after the
-// purge (a late hint or repair) is live again: repair within gc_grace.
+// The merger reconciles and shadows but never purges: a compaction may
+// see a key's oldest version (includesBase) while newer operands of the
+// same key sit in files outside the compaction, and one of them may carry
+// an older write timestamp than a tombstone the merge would drop. Purging
+// is the gc pass's job (gc.go; hourly, and first thing in Compact): it
+// scans for keys with tombstones or expired cells older than gc_grace,
+// copies purgeable partition deletions and range tombstones into the rows
+// they cover, and then, holding the lock that blocks Apply, re-reads each
+// such key through every level (its full history), purges it and replaces
+// it with a SET (or deletes it when nothing is left). The SET shadows every
+// older operand, which compactions then drop. As in Cassandra, data older
+// than a purged tombstone that arrives after the purge (a late hint or
+// repair) is live again: repair within gc_grace.
 //
 // # Invariants
 //

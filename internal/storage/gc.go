@@ -19,6 +19,7 @@ const gcOpsPerBatch = 1024
 
 // gcOp is one write of the gc pass.
 type gcOp struct {
+	header   bool // a partition header (else a row)
 	kind     gcOpKind
 	key, val []byte
 	push     DeletionTime // gcDeleteRow: the deletion pushed into the row
@@ -123,7 +124,7 @@ func (e *Engine) gcIter(it *pebble.Iterator) error {
 			if !markPurgeable(&h, gcBefore) && !h.isEmpty() {
 				continue
 			}
-			op := gcOp{kind: gcMerge, key: bytes.Clone(k), gcBefore: gcBefore, val: appendHeader(nil, &h)}
+			op := gcOp{header: true, kind: gcMerge, key: bytes.Clone(k), gcBefore: gcBefore, val: appendHeader(nil, &h)}
 			if purgeHeader(&h, gcBefore); h.isEmpty() {
 				op.kind, op.val = gcDeleteHeader, nil
 			}
@@ -182,8 +183,13 @@ func rowGC(f *rowFragment, push DeletionTime, nowSec, gcBefore int64) bool {
 	return f.isEmpty()
 }
 
-// gcApply writes ops in one batch while holding e.gcMu, so that deletions
-// can be decided on a read no concurrent Apply can invalidate.
+// gcApply rewrites the keys of ops in one batch while holding e.gcMu, so
+// that no concurrent Apply can slip between the read and the write: each
+// key is read through all levels (its full merged history), the pushed-down
+// deletions are applied and everything older than gc_grace is purged, and
+// the result replaces the key with a SET (or a point deletion when nothing
+// is left). A SET shadows every older operand of the key, so compactions
+// then drop them; writes after the lock merge on top as usual.
 func (e *Engine) gcApply(ops []gcOp, nowSec int64) error {
 	if len(ops) == 0 {
 		return nil
@@ -196,12 +202,6 @@ func (e *Engine) gcApply(ops []gcOp, nowSec int64) error {
 	var h headerFragment
 	for i := range ops {
 		op := &ops[i]
-		if op.kind == gcMerge {
-			if err := b.Merge(op.key, op.val, nil); err != nil {
-				return err
-			}
-			continue
-		}
 		v, closer, err := e.db.Get(op.key)
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue
@@ -211,21 +211,21 @@ func (e *Engine) gcApply(ops []gcOp, nowSec int64) error {
 		}
 		var empty bool
 		var val []byte
-		if op.kind == gcDeleteRow {
-			err = decodeRow(v, &frag)
-			if err == nil {
-				empty = rowGC(&frag, op.push, nowSec, op.gcBefore)
-				if !empty {
-					val = appendRow(nil, &rowFragment{deletion: op.push})
-				}
-			}
-		} else {
+		if op.header {
 			err = decodeHeader(v, &h)
 			if err == nil {
 				markPurgeable(&h, op.gcBefore)
-				val = appendHeader(nil, &h)
 				purgeHeader(&h, op.gcBefore)
-				empty = h.isEmpty()
+				if empty = h.isEmpty(); !empty {
+					val = appendHeader(nil, &h)
+				}
+			}
+		} else {
+			err = decodeRow(v, &frag)
+			if err == nil {
+				if empty = rowGC(&frag, op.push, nowSec, op.gcBefore); !empty {
+					val = appendRow(nil, &frag)
+				}
 			}
 		}
 		err = errors.Join(err, closer.Close())
@@ -235,7 +235,7 @@ func (e *Engine) gcApply(ops []gcOp, nowSec int64) error {
 		if empty {
 			err = b.Delete(op.key, nil)
 		} else {
-			err = b.Merge(op.key, val, nil)
+			err = b.Set(op.key, val, nil)
 		}
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package storage
 import (
 	"io"
 	"sync"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -17,11 +16,7 @@ const mergerName = "ringdb.storage.v1"
 // the reconciliation rules of reconcile.go, which are order-insensitive, so
 // MergeNewer and MergeOlder are the same operation.
 //
-// When Pebble reports includesBase (the fold contains the key's oldest
-// data: always true for reads, true in compactions that reach the key's
-// bottom), tombstones older than gc_grace are purged together with what
-// they shadow. Valid because all of the key's data is in the fold; see
-// doc.go for deletions that span keys.
+// It never purges tombstones (see Finish and doc.go): the gc pass does.
 //
 // A valueMerger is its own io.Closer: the returned value stays valid until
 // Close, which recycles the merger.
@@ -86,10 +81,16 @@ func isEmptyValue(v []byte) bool { return len(v) == 2 && v[0] == formatV1 && v[1
 // iterator breaks (assertion "skip=true, but iterator is at iterPosNext")
 // when a merge that reached a SET reports deletion. The gc pass deletes
 // empty keys with point deletions instead.
+//
+// The merger never purges tombstones, even when Pebble reports
+// includesBase: a compaction may leave newer operands of the key in other
+// files (a newer L0 file), and one of them may carry an older write
+// timestamp than the tombstone, which purging would resurrect. Purging is
+// done by the gc pass (gc.go), which reads the key's full merged view under
+// the lock that blocks writes and replaces it with a SET.
 func (m *valueMerger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 	now := m.e.opts.Now()
 	nowSec := now.Unix()
-	gcBefore := nowSec - int64(m.e.opts.GCGrace(m.table)/time.Second)
 	changed := len(m.ends) > 1
 	if m.kind == kindHeader {
 		if err := decodeHeader(m.operand(0), &m.hdr); err != nil {
@@ -100,9 +101,6 @@ func (m *valueMerger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 				return nil, nil, err
 			}
 			m.rts = mergeHeader(&m.hdr, &m.htmp, m.rts)
-		}
-		if includesBase {
-			changed = purgeHeader(&m.hdr, gcBefore) || changed
 		}
 		if !changed {
 			return m.operand(0), m, nil
@@ -125,9 +123,6 @@ func (m *valueMerger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 		m.cells = mergeRow(&m.row, &m.tmp, m.cells)
 	}
 	changed = shadowRow(&m.row, m.row.deletion) || changed
-	if includesBase {
-		changed = purgeRow(&m.row, nowSec, gcBefore) || changed
-	}
 	if !changed {
 		return m.operand(0), m, nil
 	}
