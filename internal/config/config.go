@@ -83,6 +83,10 @@ type Config struct {
 	// MaxHintWindow is max_hint_window: no hints are stored for a node down
 	// longer than this. Default 3h.
 	MaxHintWindow time.Duration `yaml:"max_hint_window"`
+	// AllowPublicListenAddress permits a public (globally routable)
+	// listen_address. Default false: internode traffic belongs on a private
+	// network even though it is mutually authenticated.
+	AllowPublicListenAddress bool `yaml:"allow_public_listen_address"`
 }
 
 // HintsEnabled reports hinted_handoff_enabled (default true).
@@ -196,6 +200,8 @@ func (c *Config) Validate() error {
 		bad("listen_address", "%q is not an IP address", c.ListenAddress)
 	} else if listen.IsUnspecified() {
 		bad("listen_address", "%s is the wildcard address; a node must listen on one specific address", c.ListenAddress)
+	} else if isPublic(listen) && !c.AllowPublicListenAddress {
+		bad("listen_address", "%s is a public address; keep the internode port on a private network (set allow_public_listen_address: true to override)", c.ListenAddress)
 	}
 	if native, err := netip.ParseAddr(c.NativeAddress); err != nil {
 		bad("rpc_address", "%q is not an IP address", c.NativeAddress)
@@ -250,6 +256,22 @@ func (c *Config) Validate() error {
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// isPublic reports whether a is globally routable: not loopback, private
+// (RFC 1918 / ULA), link-local, shared (100.64/10) or otherwise special.
+func isPublic(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsUnspecified() {
+		return false
+	}
+	if a.Is4() {
+		b := a.As4()
+		if b[0] == 100 && b[1]&0xc0 == 64 { // 100.64.0.0/10, carrier-grade NAT
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizeAuthenticator maps the short names accepted on the command line

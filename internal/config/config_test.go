@@ -72,3 +72,19 @@ func TestNormalizeAuthenticator(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicListenAddressRefused(t *testing.T) {
+	for addr, public := range map[string]bool{"8.8.8.8": true, "2001:4860::1": true, "10.1.2.3": false, "192.168.1.1": false,
+		"172.16.0.1": false, "127.0.0.2": false, "100.64.1.1": false, "fd00::1": false} {
+		c := Config{ListenAddress: addr, NativeAddress: "127.0.0.1", AdminAddress: "127.0.0.1:7199"}
+		c.EnsureDefaults()
+		err := c.Validate()
+		if public != (err != nil && strings.Contains(err.Error(), "public address")) {
+			t.Errorf("%s: public=%v, err=%v", addr, public, err)
+		}
+		c.AllowPublicListenAddress = true
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s with override: %v", addr, err)
+		}
+	}
+}
