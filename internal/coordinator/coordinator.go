@@ -261,25 +261,80 @@ func (c *Coordinator) sortByProximity(eps []netip.Addr) []netip.Addr {
 
 // ---- writes ----
 
-// Apply implements query.Store.
+// Apply implements query.Store. Mutations whose partitions have the same
+// replicas (always, on one node) travel together and each replica applies
+// them in one atomic storage batch.
 func (c *Coordinator) Apply(ctx context.Context, muts []*storage.Mutation, cl frame.Consistency, writeType string) error {
 	if cl.IsSerial() {
 		return cqlerr.Invalidf("You must use conditional updates for serializable writes")
 	}
-	if len(muts) == 1 {
-		return c.write(muts[0], cl, writeType)
+	groups, err := c.groupWrites(muts)
+	if err != nil {
+		return err
 	}
-	errs := make(chan error, len(muts))
-	for _, m := range muts {
-		go func(m *storage.Mutation) { errs <- c.write(m, cl, writeType) }(m)
+	if len(groups) == 1 {
+		return c.write(groups[0], cl, writeType)
+	}
+	errs := make(chan error, len(groups))
+	for _, g := range groups {
+		go func(g *writeGroup) { errs <- c.write(g, cl, writeType) }(g)
 	}
 	var first error
-	for range muts {
+	for range groups {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// writeGroup is mutations of one keyspace sharing their replicas.
+type writeGroup struct {
+	muts    []*storage.Mutation
+	targets []netip.Addr
+	pending int
+	rf      map[string]int
+}
+
+func (c *Coordinator) groupWrites(muts []*storage.Mutation) ([]*writeGroup, error) {
+	tm := c.o.Topology.Ring()
+	var groups []*writeGroup
+	index := map[string]*writeGroup{}
+	for _, m := range muts {
+		k, err := c.keyspaceOf(m.Table)
+		if err != nil {
+			return nil, err
+		}
+		strat, rf, err := c.strategy(k)
+		if err != nil {
+			return nil, err
+		}
+		natural := strat.NaturalEndpoints(tm, m.Token)
+		pending := ring.PendingEndpoints(strat, tm, m.Token)
+		targets := slices.Clone(natural)
+		np := 0
+		for _, p := range pending {
+			if !slices.Contains(targets, p) {
+				targets = append(targets, p)
+				np++
+			}
+		}
+		if len(targets) == 0 {
+			targets = []netip.Addr{c.self} // no ring yet (single node starting)
+		}
+		key := k.Name
+		for _, t := range targets {
+			key += "|" + t.String()
+		}
+		g := index[key]
+		if g == nil {
+			g = &writeGroup{targets: targets, pending: np, rf: rf}
+			index[key] = g
+			groups = append(groups, g)
+		}
+		g.muts = append(g.muts, m)
+	}
+	return groups, nil
 }
 
 type response struct {
@@ -289,33 +344,14 @@ type response struct {
 	err  error
 }
 
-func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType string) error {
-	k, err := c.keyspaceOf(m.Table)
-	if err != nil {
-		return err
-	}
-	strat, rf, err := c.strategy(k)
-	if err != nil {
-		return err
-	}
-	tm := c.o.Topology.Ring()
-	natural := strat.NaturalEndpoints(tm, m.Token)
-	pending := ring.PendingEndpoints(strat, tm, m.Token)
-	targets := slices.Clone(natural)
-	for _, p := range pending {
-		if !slices.Contains(targets, p) {
-			targets = append(targets, p)
-		}
-	}
-	if len(targets) == 0 {
-		targets = []netip.Addr{c.self} // no ring yet (single node starting)
-	}
-	block, perDC, err := blockFor(cl, rf, c.o.LocalDC)
+func (c *Coordinator) write(g *writeGroup, cl frame.Consistency, writeType string) error {
+	targets := g.targets
+	block, perDC, err := blockFor(cl, g.rf, c.o.LocalDC)
 	if err != nil {
 		return err
 	}
 	if perDC == nil && cl != frame.Any {
-		block += len(pending)
+		block += g.pending
 	}
 	tr := newTracker(cl, block, perDC, c.o.LocalDC, c.dcOf)
 	var live []netip.Addr
@@ -324,10 +360,18 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 			live = append(live, ep)
 		}
 	}
+	hint := func(ep netip.Addr, force bool) error {
+		for _, m := range g.muts {
+			if err := c.storeHint(ep, m, force); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if cl == frame.Any {
 		if len(live) == 0 {
 			for _, ep := range targets {
-				if err := c.storeHint(ep, m, true); err != nil {
+				if err := hint(ep, true); err != nil {
 					return err
 				}
 			}
@@ -338,7 +382,7 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 	}
 	// Fast path: the only replica is this node.
 	if len(targets) == 1 && targets[0] == c.self {
-		if err := c.o.Engine.Apply([]*storage.Mutation{m}); err != nil {
+		if err := c.o.Engine.Apply(g.muts); err != nil {
 			return err
 		}
 		tr.ack(c.self)
@@ -353,7 +397,7 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 	local := false
 	for _, ep := range targets {
 		if !c.alive(ep) {
-			_ = c.storeHint(ep, m, false)
+			_ = hint(ep, false)
 			continue
 		}
 		sent++
@@ -362,20 +406,20 @@ func (c *Coordinator) write(m *storage.Mutation, cl frame.Consistency, writeType
 			continue
 		}
 		if payload == nil {
-			payload = encodeMutations([]*storage.Mutation{m})
+			payload = encodeMutations(g.muts)
 		}
 		go func(ep netip.Addr) {
 			rctx, cancel := context.WithTimeout(context.Background(), c.o.WriteTimeout)
 			defer cancel()
 			_, err := c.o.Messenger.Request(rctx, ep, messaging.VerbMutation, payload)
 			if err != nil {
-				_ = c.storeHint(ep, m, false) // timed out or failed: hint it
+				_ = hint(ep, false) // timed out or failed: hint it
 			}
 			results <- response{ep: ep, err: err}
 		}(ep)
 	}
 	if local {
-		results <- response{ep: c.self, err: c.o.Engine.Apply([]*storage.Mutation{m})}
+		results <- response{ep: c.self, err: c.o.Engine.Apply(g.muts)}
 	}
 	timer := time.NewTimer(c.o.WriteTimeout)
 	defer timer.Stop()
