@@ -322,6 +322,9 @@ func (c *Coordinator) groupWrites(muts []*storage.Mutation) ([]*writeGroup, erro
 		if len(targets) == 0 {
 			targets = []netip.Addr{c.self} // no ring yet (single node starting)
 		}
+		if len(muts) == 1 {
+			return []*writeGroup{{muts: muts, targets: targets, pending: np, rf: rf}}, nil
+		}
 		key := k.Name
 		for _, t := range targets {
 			key += "|" + t.String()
