@@ -53,6 +53,26 @@ func TestThreeNodes(t *testing.T) {
 		return nil
 	})
 
+	// Concurrent DDL on two nodes: both tables end up everywhere.
+	errs := make(chan error, 2)
+	go func() { _, err := n1.QueryCL("CREATE TABLE ks.a (k int PRIMARY KEY)", frame.One, 0, nil); errs <- err }()
+	go func() { _, err := n3.QueryCL("CREATE TABLE ks.b (k int PRIMARY KEY)", frame.One, 0, nil); errs <- err }()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for addr, conn := range map[string]*clientT{"127.0.0.1": n1, "127.0.0.2": n2, "127.0.0.3": n3} {
+		waitFor(t, 30*time.Second, "tables a and b on "+addr, func() error {
+			for _, tb := range []string{"a", "b"} {
+				if _, err := conn.QueryCL("SELECT * FROM ks."+tb+" LIMIT 1", frame.One, 0, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+
 	// Writes and reads at QUORUM through every coordinator.
 	conns := []*clientT{n1, n2, n3}
 	for i := 0; i < 60; i++ {
