@@ -130,6 +130,24 @@ async function main() {
   });
   if (!connected) return finish(client);
 
+  await check('protocol negotiation: unpinned driver settles on v4', async () => {
+    // Without maxVersion the driver opens with its newest protocol and must
+    // step down to v4 on ringdb's "Invalid or unsupported protocol version".
+    const c2 = new cassandra.Client({
+      contactPoints: [HOST], protocolOptions: { port: PORT }, localDataCenter: LOCAL_DC,
+      credentials: { username: 'cassandra', password },
+    });
+    try {
+      await c2.connect();
+      const rs = await c2.execute('SELECT release_version FROM system.local');
+      const v = c2.controlConnection.protocolVersion;
+      assert.strictEqual(v, types.protocolVersion.v4, 'negotiated protocol version');
+      return `negotiated v${v}, release_version=${rs.rows[0].release_version}`;
+    } finally {
+      await c2.shutdown();
+    }
+  });
+
   await check('select release_version from system.local', async () => {
     const rs = await client.execute('SELECT release_version, cluster_name FROM system.local');
     assert.strictEqual(rs.rowLength, 1, 'system.local rows');

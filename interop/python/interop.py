@@ -158,6 +158,22 @@ def main():
 
     check("select release_version from system.local", system_local)
 
+    def negotiate():
+        # Without a pinned version the driver opens with its newest protocol
+        # and must step down to v4 on ringdb's "unsupported protocol version".
+        c2 = Cluster(contact_points=[HOST], port=PORT,
+                     auth_provider=PlainTextAuthProvider(username="cassandra", password=password),
+                     connect_timeout=10, control_connection_timeout=10)
+        try:
+            s2 = c2.connect()
+            row = s2.execute("SELECT release_version FROM system.local").one()
+            expect_eq(c2.protocol_version, 4, "negotiated protocol version")
+            return f"negotiated v{c2.protocol_version}, release_version={row.release_version}"
+        finally:
+            c2.shutdown()
+
+    check("protocol negotiation: unpinned driver settles on v4", negotiate)
+
     check("create keyspace (SimpleStrategy RF 1)", lambda: session.execute(
         f"CREATE KEYSPACE {ks} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"))
 
