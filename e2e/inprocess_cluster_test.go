@@ -140,5 +140,35 @@ func TestInProcessCluster(t *testing.T) {
 			t.Fatalf("QUORUM read: %v %v", r, err)
 		}
 	}
-	_ = nodes
+	// A logged batch over partitions on different replicas (RF 1) goes
+	// through the batchlog and is applied whole.
+	if _, err := run(conns[0], frame.One, "CREATE KEYSPACE ks1 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(conns[0], frame.One, "CREATE TABLE ks1.t (k int PRIMARY KEY, v int)"); err != nil {
+		t.Fatal(err)
+	}
+	batch := "BEGIN BATCH "
+	for k := 0; k < 12; k++ {
+		batch += fmt.Sprintf("INSERT INTO ks1.t (k, v) VALUES (%d, %d); ", k, k)
+	}
+	batch += "APPLY BATCH"
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		_, err := run(conns[1], frame.One, batch)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logged batch: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // schema still propagating
+	}
+	r, err = run(conns[2], frame.One, "SELECT count(*) FROM ks1.t")
+	if err != nil || string(r.Rows[0][0]) != string([]byte{0, 0, 0, 0, 0, 0, 0, 12}) {
+		t.Fatalf("logged batch rows: %v %v", r, err)
+	}
+	if nodes[1].Coordinator().BatchesLogged() == 0 {
+		t.Fatal("the multi-replica logged batch did not go through the batchlog")
+	}
 }

@@ -24,6 +24,7 @@ import (
 
 // Messenger is the part of internal/messaging the coordinator uses.
 type Messenger interface {
+	Send(to netip.Addr, v messaging.Verb, payload []byte) error
 	Request(ctx context.Context, to netip.Addr, v messaging.Verb, payload []byte) ([]byte, error)
 	Handle(v messaging.Verb, h messaging.Handler)
 }
@@ -88,11 +89,13 @@ type Coordinator struct {
 
 	tables atomic.Pointer[tableIndex]
 
-	stop   chan struct{}
-	done   chan struct{}
-	wake   chan struct{}
-	hinted atomic.Int64 // hints stored, for metrics/tests
-	replay atomic.Int64 // hints replayed
+	stop          chan struct{}
+	done          chan struct{}
+	wake          chan struct{}
+	hinted        atomic.Int64 // hints stored, for metrics/tests
+	replay        atomic.Int64 // hints replayed
+	batchReplays  atomic.Int64 // batchlog entries replayed
+	batchesLogged atomic.Int64 // logged batches written through the batchlog
 }
 
 type stratEntry struct {
@@ -275,6 +278,29 @@ func (c *Coordinator) Apply(ctx context.Context, muts []*storage.Mutation, cl fr
 	if len(groups) == 1 {
 		return c.write(groups[0], cl, writeType)
 	}
+	// A logged batch spanning replica sets goes through the batchlog.
+	if writeType == query.WriteBatch {
+		for _, g := range groups {
+			if err := c.checkAvailable(g, cl); err != nil {
+				return err
+			}
+		}
+		id, holders, err := c.storeBatch(muts)
+		if err != nil {
+			return fmt.Errorf("storing the batch in the batchlog: %w", err)
+		}
+		if err := c.applyGroups(groups, cl, writeType); err != nil {
+			return err // the batchlog entries stay: the batch will be replayed
+		}
+		c.removeBatch(id, holders)
+		c.batchesLogged.Add(1)
+		return nil
+	}
+	return c.applyGroups(groups, cl, writeType)
+}
+
+// applyGroups writes the groups concurrently and returns the first error.
+func (c *Coordinator) applyGroups(groups []*writeGroup, cl frame.Consistency, writeType string) error {
 	errs := make(chan error, len(groups))
 	for _, g := range groups {
 		go func(g *writeGroup) { errs <- c.write(g, cl, writeType) }(g)
@@ -345,6 +371,28 @@ type response struct {
 	data []byte
 	m    *storage.Mutation
 	err  error
+}
+
+// checkAvailable returns Unavailable when too few of g's replicas are up
+// for cl (ANY needs none).
+func (c *Coordinator) checkAvailable(g *writeGroup, cl frame.Consistency) error {
+	if cl == frame.Any {
+		return nil
+	}
+	block, perDC, err := blockFor(cl, g.rf, c.o.LocalDC)
+	if err != nil {
+		return err
+	}
+	if perDC == nil {
+		block += g.pending
+	}
+	var live []netip.Addr
+	for _, ep := range g.targets {
+		if c.alive(ep) {
+			live = append(live, ep)
+		}
+	}
+	return newTracker(cl, block, perDC, c.o.LocalDC, c.dcOf).available(live)
 }
 
 func (c *Coordinator) write(g *writeGroup, cl frame.Consistency, writeType string) error {
@@ -988,6 +1036,7 @@ func (c *Coordinator) registerHandlers() {
 		}
 		return encodeMutations(ms), nil
 	})
+	c.registerBatchlogHandlers()
 	m.Handle(messaging.VerbTruncate, func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
 		if len(payload) != 16 {
 			return nil, fmt.Errorf("bad truncate payload")
@@ -1012,6 +1061,7 @@ func (c *Coordinator) hintLoop() {
 		case <-c.wake:
 		}
 		c.replayHints()
+		c.replayBatchlog()
 	}
 }
 

@@ -37,6 +37,12 @@ const (
 	VerbSchemaPush Verb = 12
 	// VerbTruncate truncates a table on a replica (TRUNCATE); bulk lane.
 	VerbTruncate Verb = 13
+	// VerbBatchStore stores a logged batch in a peer's batchlog
+	// (BATCH_STORE); bulk lane.
+	VerbBatchStore Verb = 14
+	// VerbBatchRemove removes a completed batch from a peer's batchlog
+	// (BATCH_REMOVE); bulk lane.
+	VerbBatchRemove Verb = 15
 )
 
 // lane is one of the two connections kept to every peer.
@@ -79,6 +85,8 @@ var verbTable = [256]verbInfo{
 	VerbSchemaPull:     {"SCHEMA_PULL", laneBulk},
 	VerbSchemaPush:     {"SCHEMA_PUSH", laneBulk},
 	VerbTruncate:       {"TRUNCATE", laneBulk},
+	VerbBatchStore:     {"BATCH_STORE", laneBulk},
+	VerbBatchRemove:    {"BATCH_REMOVE", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.
