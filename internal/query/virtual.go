@@ -2,7 +2,6 @@ package query
 
 import (
 	"encoding/binary"
-	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -306,4 +305,3 @@ func containsValue(t *types.Type, vals [][]byte, v []byte) bool {
 	return false
 }
 
-var _ = math.MaxInt64
