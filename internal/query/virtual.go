@@ -89,7 +89,9 @@ func (p *Processor) virtualRows(t *schema.Table) ([][][]byte, error) {
 				continue
 			}
 			for _, tn := range k.TableNames() {
-				for _, c := range k.Tables[tn].All {
+				cols := append([]*schema.Column(nil), k.Tables[tn].All...)
+				sort.Slice(cols, func(i, j int) bool { return cols[i].Name < cols[j].Name }) // clustering order of system_schema.columns
+				for _, c := range cols {
 					add(text(name), text(tn), text(c.Name), text(c.ClusteringOrder()), types.BlobValue([]byte(c.Name)),
 						text(c.Kind.String()), types.IntValue(int32(c.Position)), text(c.Type.String()))
 				}

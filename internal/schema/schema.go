@@ -75,10 +75,11 @@ type Table struct {
 
 	PartitionKey []*Column
 	Clustering   []*Column
-	// Others holds static and regular columns sorted by name.
+	// Others holds the static columns then the regular columns, each
+	// sorted by name.
 	Others []*Column
 	// All is every column in Cassandra's SELECT * order: partition key,
-	// clustering, then the others by name.
+	// clustering, static columns, then regular columns (each by name).
 	All     []*Column
 	columns map[string]*Column
 	byID    map[uint32]*Column
@@ -106,7 +107,15 @@ func (t *Table) ColumnByID(id uint32) *Column { return t.byID[id] }
 
 // index (re)builds the derived fields from PartitionKey, Clustering, Others.
 func (t *Table) index() {
-	sort.Slice(t.Others, func(i, j int) bool { return t.Others[i].Name < t.Others[j].Name })
+	// Cassandra's SELECT * order: static columns, then regular columns,
+	// each by name.
+	sort.Slice(t.Others, func(i, j int) bool {
+		a, b := t.Others[i], t.Others[j]
+		if (a.Kind == Static) != (b.Kind == Static) {
+			return a.Kind == Static
+		}
+		return a.Name < b.Name
+	})
 	t.All = t.All[:0]
 	t.All = append(t.All, t.PartitionKey...)
 	t.All = append(t.All, t.Clustering...)
