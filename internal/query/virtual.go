@@ -306,4 +306,3 @@ func containsValue(t *types.Type, vals [][]byte, v []byte) bool {
 	}
 	return false
 }
-
