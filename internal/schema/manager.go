@@ -52,6 +52,7 @@ type Manager struct {
 	store MetaStore
 	now   func() time.Time
 	sys   map[string]*Keyspace
+	dcs   atomic.Pointer[func() []string]
 }
 
 // NewManager loads the persisted schema (if any) and adds the given system
@@ -213,6 +214,36 @@ func sameTypes(a, b map[string]*types.Type) bool {
 	return true
 }
 
+// SetDataCenters tells the manager how to list the cluster's data centers,
+// for NetworkTopologyStrategy's replication_factor shorthand.
+func (m *Manager) SetDataCenters(fn func() []string) { m.dcs.Store(&fn) }
+
+// expandRF turns NetworkTopologyStrategy's {'replication_factor': N} into
+// one entry per known data center, as Cassandra 4 does; explicit DC entries
+// win.
+func (m *Manager) expandRF(repl map[string]string) map[string]string {
+	rf, ok := repl["replication_factor"]
+	if !ok || strings.TrimPrefix(repl["class"], "org.apache.cassandra.locator.") != "NetworkTopologyStrategy" {
+		return repl
+	}
+	out := map[string]string{}
+	for k, v := range repl {
+		if k != "replication_factor" {
+			out[k] = v
+		}
+	}
+	var dcs []string
+	if fn := m.dcs.Load(); fn != nil {
+		dcs = (*fn)()
+	}
+	for _, dc := range dcs {
+		if _, explicit := out[dc]; !explicit {
+			out[dc] = rf
+		}
+	}
+	return out
+}
+
 // ValidateReplication checks and normalises a replication map the way
 // Cassandra does, returning the map system_schema shows.
 func ValidateReplication(repl map[string]string) (map[string]string, error) {
@@ -246,7 +277,7 @@ func ValidateReplication(repl map[string]string) (map[string]string, error) {
 		out["replication_factor"] = rf
 	case "NetworkTopologyStrategy":
 		for k, v := range repl {
-			if k == "class" {
+			if k == "class" || k == "replication_factor" {
 				continue
 			}
 			if err := checkRF(k, v); err != nil {
@@ -268,7 +299,7 @@ func (m *Manager) CreateKeyspace(name string, repl map[string]string, durable bo
 	if err := validName("keyspace", name); err != nil {
 		return false, err
 	}
-	r, err := ValidateReplication(repl)
+	r, err := ValidateReplication(m.expandRF(repl))
 	if err != nil {
 		return false, err
 	}
@@ -290,7 +321,7 @@ func (m *Manager) AlterKeyspace(name string, repl map[string]string, durable *bo
 	var r map[string]string
 	if repl != nil {
 		var err error
-		if r, err = ValidateReplication(repl); err != nil {
+		if r, err = ValidateReplication(m.expandRF(repl)); err != nil {
 			return false, err
 		}
 	}

@@ -225,3 +225,15 @@ func TestMergeConverges(t *testing.T) {
 		t.Fatal("re-created keyspace did not propagate")
 	}
 }
+
+func TestNTSReplicationFactorShorthand(t *testing.T) {
+	m, _ := NewManager(memStore{}, nil, time.Now)
+	m.SetDataCenters(func() []string { return []string{"dc1", "dc2"} })
+	if _, err := m.CreateKeyspace("ks", map[string]string{"class": "NetworkTopologyStrategy", "replication_factor": "3", "dc2": "1"}, true, false); err != nil {
+		t.Fatal(err)
+	}
+	r := m.Current().Keyspace("ks").Replication
+	if r["dc1"] != "3" || r["dc2"] != "1" || r["replication_factor"] != "" {
+		t.Fatalf("expanded replication: %v", r)
+	}
+}

@@ -173,6 +173,15 @@ func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.schema.SetDataCenters(func() []string {
+		dcs := []string{cfg.DC}
+		for dc := range n.cluster.Ring().DCs() {
+			if dc != cfg.DC {
+				dcs = append(dcs, dc)
+			}
+		}
+		return dcs
+	})
 	n.coord = coordinator.New(coordinator.Options{Self: self, LocalDC: cfg.DC, Engine: n.engine, Schema: n.schema,
 		Messenger: n.msg, Topology: n.cluster, WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.ReadTimeout,
 		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: log})
