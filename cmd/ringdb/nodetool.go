@@ -14,7 +14,7 @@ import (
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
 	cmd := &cobra.Command{
-		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact",
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain",
 		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
 	}
 	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
@@ -100,6 +100,7 @@ func nodetoolCmd() *cobra.Command {
 		}),
 		sub("flush", "Flush memtables to disk", func(c *admin.Client, _ []string) error { return c.Flush() }),
 		sub("compact", "Major compaction (purges tombstones older than gc_grace_seconds)", func(c *admin.Client, _ []string) error { return c.Compact() }),
+		sub("drain", "Stop serving clients, announce the shutdown to the cluster, flush, and stop the node", func(c *admin.Client, _ []string) error { return c.Drain() }),
 	)
 	return cmd
 }

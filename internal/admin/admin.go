@@ -98,6 +98,9 @@ type Node interface {
 	Info() Info
 	Flush() error
 	Compact() error
+	// Drain stops serving clients, announces the shutdown to the cluster and
+	// flushes everything to disk (before stopping the process).
+	Drain() error
 }
 
 // Options configure the admin server.
@@ -158,6 +161,7 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/info", s.auth(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Node.Info()) }))
 	mux.HandleFunc("POST /v1/flush", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Flush()) }))
 	mux.HandleFunc("POST /v1/compact", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Compact()) }))
+	mux.HandleFunc("POST /v1/drain", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Drain()) }))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
@@ -278,3 +282,6 @@ func (c *Client) Flush() error { return c.do("POST", "/v1/flush", nil) }
 
 // Compact asks the node for a major compaction.
 func (c *Client) Compact() error { return c.do("POST", "/v1/compact", nil) }
+
+// Drain asks the node to stop serving, leave gossip and flush.
+func (c *Client) Drain() error { return c.do("POST", "/v1/drain", nil) }

@@ -72,3 +72,4 @@ func (fakeNode) Describe() Description        { return Description{} }
 func (fakeNode) Info() Info                   { return Info{} }
 func (fakeNode) Flush() error                 { return nil }
 func (fakeNode) Compact() error               { return nil }
+func (fakeNode) Drain() error                 { return nil }

@@ -267,7 +267,7 @@ func (c *Cluster) Stop() {
 
 func (c *Cluster) loadLoop() {
 	defer c.wg.Done()
-	t := time.NewTicker(60 * time.Second)
+	t := time.NewTicker(15 * time.Second)
 	defer t.Stop()
 	for {
 		select {

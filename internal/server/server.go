@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,9 @@ type Node struct {
 	admin   *admin.Server
 	audit   *pki.AuditLog
 	done    chan error
+
+	drainMu sync.Mutex
+	drained bool
 
 	schemaPtr  atomic.Pointer[schema.Manager]
 	graceCache atomic.Pointer[graceCache]
@@ -270,7 +274,12 @@ func (n *Node) Close() error {
 		n.admin = nil
 	}
 	if n.native != nil {
-		errs = append(errs, n.native.Close())
+		n.drainMu.Lock()
+		drained := n.drained
+		n.drainMu.Unlock()
+		if !drained {
+			errs = append(errs, n.native.Close())
+		}
 		n.native = nil
 	}
 	if n.coord != nil {
@@ -402,5 +411,25 @@ func (a adminNode) Info() admin.Info {
 	}
 	return i
 }
-func (a adminNode) Flush() error   { return a.n.engine.Flush() }
+func (a adminNode) Flush() error { return a.n.engine.Flush() }
+
+// Drain stops the native transport (clients move to other nodes), leaves
+// gossip with a shutdown announcement and flushes the memtables; the
+// server process then shuts down (its native transport has ended).
+func (a adminNode) Drain() error {
+	n := a.n
+	n.drainMu.Lock()
+	defer n.drainMu.Unlock()
+	if n.drained {
+		return nil
+	}
+	n.drained = true
+	n.log.Info("draining: closing the native transport, announcing shutdown, flushing")
+	if err := n.native.Close(); err != nil {
+		return err
+	}
+	n.coord.Stop()
+	n.cluster.Stop()
+	return n.engine.Flush()
+}
 func (a adminNode) Compact() error { return a.n.engine.Compact() }
