@@ -295,3 +295,59 @@ func TestNamedValues(t *testing.T) {
 		t.Fatalf("count alias: %d %v", total, err)
 	}
 }
+
+// TestHandshakeFloodPerSource: one source holding many connections that
+// never finish the handshake is cut off at the per-source limit (64), while
+// other sources and completed connections are served.
+func TestHandshakeFloodPerSource(t *testing.T) {
+	n := startNode(t, "", func(c *cfgT) { c.Authenticator = "AllowAllAuthenticator" })
+	addr := "127.0.0.1:" + strconv.Itoa(n.port)
+	// A client that completed its handshake before the flood keeps working.
+	s := n.session()
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 64; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	// The 65th handshaking connection from 127.0.0.1 is closed at once.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, rerr := c.Read(make([]byte, 1))
+		c.Close()
+		if rerr == io.EOF {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connection beyond the per-source limit was not closed: %v", rerr)
+		}
+	}
+	// Another source is not affected.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}, Timeout: 5 * time.Second}
+	other, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &rawConn{t: t, c: other, r: bufio.NewReader(other)}
+	rc.send(4, 0, frame.OpStartup, startupBody(map[string]string{"CQL_VERSION": "3.0.0"}))
+	if h, _ := rc.recv(); h.Opcode != frame.OpReady {
+		t.Fatalf("other source: %s", h.Opcode)
+	}
+	other.Close()
+	var key string
+	if err := s.Query("SELECT key FROM system.local").Scan(&key); err != nil {
+		t.Fatalf("established session during the flood: %v", err)
+	}
+}

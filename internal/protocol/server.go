@@ -47,6 +47,10 @@ type Options struct {
 	// HandshakeTimeout bounds the time from accept to READY/AUTH_SUCCESS.
 	// Default 10s.
 	HandshakeTimeout time.Duration
+	// MaxUnauthenticatedPerSource bounds the connections one source IP may
+	// hold before completing the handshake (STARTUP and authentication), so
+	// one host cannot fill MaxConnections with idle sockets. Default 64.
+	MaxUnauthenticatedPerSource int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -58,10 +62,11 @@ type Server struct {
 	ln   net.Listener
 	sem  chan struct{}
 
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	pending map[netip.Addr]int // connections per source not yet past the handshake
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // New returns a server; call Listen then Serve.
@@ -78,10 +83,13 @@ func New(opts Options) *Server {
 	if opts.HandshakeTimeout == 0 {
 		opts.HandshakeTimeout = 10 * time.Second
 	}
+	if opts.MaxUnauthenticatedPerSource == 0 {
+		opts.MaxUnauthenticatedPerSource = 64
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{}}
+	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{}, pending: map[netip.Addr]int{}}
 }
 
 // Listen opens the listening socket.
@@ -123,6 +131,9 @@ func (s *Server) Serve() error {
 			continue
 		}
 		c := newConn(s, nc)
+		if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+			c.source = ap.Addr().Unmap()
+		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -130,6 +141,16 @@ func (s *Server) Serve() error {
 			<-s.sem
 			continue
 		}
+		if s.pending[c.source] >= s.opts.MaxUnauthenticatedPerSource {
+			s.mu.Unlock()
+			s.log.Warn("rejecting client connection: too many connections from this source still handshaking",
+				"remote", nc.RemoteAddr().String(), "max", s.opts.MaxUnauthenticatedPerSource)
+			nc.Close()
+			<-s.sem
+			continue
+		}
+		s.pending[c.source]++
+		c.pendingHeld = true
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -139,6 +160,7 @@ func (s *Server) Serve() error {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			c.releasePending()
 			<-s.sem
 		}()
 	}
@@ -216,6 +238,9 @@ type conn struct {
 
 	inflight chan struct{}
 	reqWG    sync.WaitGroup
+
+	source      netip.Addr
+	pendingHeld bool // counted in s.pending until the handshake completes (guarded by s.mu)
 	// tasks feeds the connection's workers: long-lived goroutines (so
 	// their grown stacks are reused) started on demand up to maxWorkers.
 	tasks   chan task
@@ -431,6 +456,20 @@ func (c *conn) markReady(s query.Session) {
 	c.ready, c.authPending, c.session = true, false, s
 	c.stateMu.Unlock()
 	_ = c.nc.SetReadDeadline(time.Time{})
+	c.releasePending()
+}
+
+// releasePending stops counting the connection as handshaking.
+func (c *conn) releasePending() {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if !c.pendingHeld {
+		return
+	}
+	c.pendingHeld = false
+	if c.s.pending[c.source]--; c.s.pending[c.source] <= 0 {
+		delete(c.s.pending, c.source)
+	}
 }
 
 // parsePlain splits a SASL PLAIN token: [authzid] NUL authcid NUL passwd.
