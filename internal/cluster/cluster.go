@@ -90,8 +90,25 @@ type Cluster struct {
 	downSince map[netip.Addr]time.Time
 	pulling   map[netip.Addr]bool
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	ctx    context.Context // cancelled by Stop: ends pulls in flight
+	cancel context.CancelFunc
+}
+
+// spawn runs fn on a goroutine the cluster owns: Stop cancels c.ctx and
+// waits for it.
+func (c *Cluster) spawn(fn func()) {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
 }
 
 type transport struct{ m *messaging.Service }
@@ -109,6 +126,7 @@ func New(o Options) (*Cluster, error) {
 		o.JoinTimeout = 30 * time.Second
 	}
 	c := &Cluster{o: o, log: o.Logger, downSince: map[netip.Addr]time.Time{}, pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: time.Now()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	g := gossip.New(gossip.Config{Self: o.Self, ClusterName: o.ClusterName, Seeds: o.Seeds, Generation: o.Generation,
 		Rand: rand.New(rand.NewPCG(uint64(o.Generation), uint64(time.Now().UnixNano())))}, time.Now())
 	c.gossip = gossip.NewRuntime(g, transport{o.Messaging}, nil, o.GossipInterval, o.Logger)
@@ -260,6 +278,7 @@ func (c *Cluster) Stop() {
 	default:
 	}
 	close(c.stop)
+	c.cancel()
 	c.gossip.AnnounceShutdown()
 	c.gossip.Stop()
 	c.wg.Wait()
@@ -341,11 +360,11 @@ func (c *Cluster) onEvent(e gossip.Event) {
 			}
 		case gossip.AppSchema:
 			if e.Endpoint != c.o.Self && e.Value != formatUUID(c.o.Schema.Current().Version) {
-				go c.pullSchema(e.Endpoint)
+				c.spawn(func() { c.pullSchema(e.Endpoint) })
 			}
 		case gossip.AppAuthVersion:
 			if e.Endpoint != c.o.Self && c.o.Roles != nil && e.Value != c.o.Roles.Version() {
-				go c.pullRoles(e.Endpoint)
+				c.spawn(func() { c.pullRoles(e.Endpoint) })
 			}
 		}
 	case gossip.EventAlive:
@@ -362,10 +381,10 @@ func (c *Cluster) onEvent(e gossip.Event) {
 		}
 		if st, ok := c.stateOf(e.Endpoint); ok {
 			if v, _ := st.Get(gossip.AppSchema); v != "" && v != formatUUID(c.o.Schema.Current().Version) {
-				go c.pullSchema(e.Endpoint)
+				c.spawn(func() { c.pullSchema(e.Endpoint) })
 			}
 			if v, _ := st.Get(gossip.AppAuthVersion); v != "" && c.o.Roles != nil && v != c.o.Roles.Version() {
-				go c.pullRoles(e.Endpoint)
+				c.spawn(func() { c.pullRoles(e.Endpoint) })
 			}
 		}
 	case gossip.EventDead:
@@ -557,7 +576,7 @@ func (c *Cluster) pushToLive(payload []byte) {
 
 // pullRoles fetches a peer's roles and merges them.
 func (c *Cluster) pullRoles(ep netip.Addr) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	data, err := c.o.Messaging.Request(ctx, ep, messaging.VerbSchemaPull, []byte{syncRoles})
 	if err != nil {
@@ -605,7 +624,7 @@ func (c *Cluster) pullSchema(ep netip.Addr) {
 		delete(c.pulling, ep)
 		c.mu.Unlock()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	data, err := c.o.Messaging.Request(ctx, ep, messaging.VerbSchemaPull, nil)
 	if err != nil {
