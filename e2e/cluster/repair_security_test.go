@@ -37,6 +37,7 @@ func TestReadRepair(t *testing.T) {
 	n1 := c.cql("127.0.0.1")
 	exec1(t, n1, frame.One, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
 	exec1(t, n1, frame.One, "CREATE TABLE ks.t (k int PRIMARY KEY, v text)")
+	exec1(t, n1, frame.One, "CREATE TABLE ks.u (k int PRIMARY KEY, v text)")
 	waitFor(t, 30*time.Second, "schema agreement", func() error {
 		out, _ := c.nodetool("127.0.0.1", "describecluster")
 		if strings.Count(out, ": [") != 1 {
@@ -51,6 +52,7 @@ func TestReadRepair(t *testing.T) {
 	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.3": "DN"}, 60*time.Second)
 	for i := 0; i < 20; i++ {
 		exec1(t, n1, frame.Quorum, fmt.Sprintf("INSERT INTO ks.t (k, v) VALUES (%d, 'while-down-%d')", i, i))
+		exec1(t, n1, frame.Quorum, fmt.Sprintf("INSERT INTO ks.u (k, v) VALUES (%d, 'range-%d')", i, i))
 	}
 	c.start(c.nodes["127.0.0.3"])
 	events.waitEvent("STATUS_CHANGE", "UP", "127.0.0.3", 60*time.Second)
@@ -79,6 +81,16 @@ func TestReadRepair(t *testing.T) {
 		if len(r.Rows) != 1 {
 			t.Fatalf("k=%d not repaired on node 3", i)
 		}
+	}
+	// A range read at QUORUM coordinated by node 3 repairs it too.
+	if r := exec1(t, n3, frame.One, "SELECT k FROM ks.u"); len(r.Rows) != 0 {
+		t.Fatalf("node 3 should have no ks.u rows before the range read, has %d", len(r.Rows))
+	}
+	if r := exec1(t, n3, frame.Quorum, "SELECT k FROM ks.u"); len(r.Rows) != 20 {
+		t.Fatalf("range read at QUORUM returned %d rows", len(r.Rows))
+	}
+	if r := exec1(t, n3, frame.One, "SELECT k FROM ks.u"); len(r.Rows) != 20 {
+		t.Fatalf("range read did not repair node 3: %d rows at ONE", len(r.Rows))
 	}
 }
 

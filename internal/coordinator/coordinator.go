@@ -3,7 +3,6 @@ package coordinator
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -858,17 +857,16 @@ func (c *Coordinator) scanPiece(ctx context.Context, k *schema.Keyspace, tid sto
 			}(ep)
 		}
 		var lists [][]*storage.Mutation
+		var from []netip.Addr
 		var limit *storage.Mutation // smallest last partition among full pages
 		for range targets {
 			r := <-results
 			if r.err != nil {
 				cancel()
-				if errors.Is(r.err, context.DeadlineExceeded) || errors.Is(r.err, messaging.ErrTimeout) {
-					return false, readTimeout(cl, len(lists), block, false)
-				}
 				return false, readTimeout(cl, len(lists), block, false)
 			}
 			lists = append(lists, r.ms)
+			from = append(from, r.ep)
 			if len(r.ms) == rangePage {
 				last := r.ms[len(r.ms)-1]
 				if limit == nil || posLess(last, limit) {
@@ -878,6 +876,9 @@ func (c *Coordinator) scanPiece(ctx context.Context, k *schema.Keyspace, tid sto
 		}
 		cancel()
 		merged := mergeLists(lists, limit)
+		if len(lists) > 1 {
+			c.repairRange(from, lists, merged)
+		}
 		for _, m := range merged {
 			mm := m
 			if !fn(m.Token, m.Key, func(rf func(*storage.Row) bool) error {
@@ -890,6 +891,49 @@ func (c *Coordinator) scanPiece(ctx context.Context, k *schema.Keyspace, tid sto
 			return true, nil
 		}
 		start = storage.PartitionPos{Token: limit.Token, Key: limit.Key, Inclusive: false}
+	}
+}
+
+// repairRange sends each replica the reconciled version of every
+// partition it returned differently or not at all (blocking read repair of
+// a range read), bounded by the write timeout.
+func (c *Coordinator) repairRange(from []netip.Addr, lists [][]*storage.Mutation, merged []*storage.Mutation) {
+	type pos struct {
+		token int64
+		key   string
+	}
+	repairs := map[netip.Addr][]*storage.Mutation{}
+	for i, l := range lists {
+		have := make(map[pos]*storage.Mutation, len(l))
+		for _, m := range l {
+			have[pos{m.Token, string(m.Key)}] = m
+		}
+		for _, m := range merged {
+			if !bytes.Equal(digestOf(have[pos{m.Token, string(m.Key)}]), digestOf(m)) {
+				repairs[from[i]] = append(repairs[from[i]], m)
+			}
+		}
+	}
+	if len(repairs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.WriteTimeout)
+	defer cancel()
+	done := make(chan error, len(repairs))
+	for ep, ms := range repairs {
+		go func(ep netip.Addr, ms []*storage.Mutation) {
+			if ep == c.self {
+				done <- c.o.Engine.Apply(ms)
+				return
+			}
+			_, err := c.o.Messenger.Request(ctx, ep, messaging.VerbMutation, encodeMutations(ms))
+			done <- err
+		}(ep, ms)
+	}
+	for range repairs {
+		if err := <-done; err != nil {
+			c.log.Warn("range read repair failed", "err", err)
+		}
 	}
 }
 
