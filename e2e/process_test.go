@@ -15,34 +15,12 @@ import (
 	"time"
 
 	"github.com/gocql/gocql"
+
+	"github.com/ringdb/ringdb/e2e/internal/ringdbbin"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// ringdbBinary builds cmd/ringdb once per test binary.
-func ringdbBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ringdb-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ringdb")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/ringdb").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// ringdbBinary returns the ringdb binary built for this test run.
+func ringdbBinary(t *testing.T) string { return ringdbbin.Path(t) }
 
 // procNode is a ringdb server running as a separate process.
 type procNode struct {

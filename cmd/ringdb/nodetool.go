@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,23 @@ import (
 
 	"github.com/ringdb/ringdb/internal/admin"
 )
+
+// statusView runs a command that shows the cluster status (of a keyspace,
+// when one is given) with write.
+func statusView(write func(io.Writer, admin.Status)) func(*admin.Client, []string) error {
+	return func(c *admin.Client, args []string) error {
+		ks := ""
+		if len(args) > 0 {
+			ks = args[0]
+		}
+		st, err := c.Status(ks)
+		if err != nil {
+			return err
+		}
+		write(os.Stdout, st)
+		return nil
+	}
+}
 
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
@@ -50,30 +68,8 @@ func nodetoolCmd() *cobra.Command {
 	}
 	out := os.Stdout
 	cmd.AddCommand(
-		sub("status [keyspace]", "Cluster status: UN/DN per node, load, tokens, ownership", func(c *admin.Client, args []string) error {
-			ks := ""
-			if len(args) > 0 {
-				ks = args[0]
-			}
-			st, err := c.Status(ks)
-			if err != nil {
-				return err
-			}
-			admin.WriteStatus(out, st)
-			return nil
-		}),
-		sub("ring [keyspace]", "Token ring", func(c *admin.Client, args []string) error {
-			ks := ""
-			if len(args) > 0 {
-				ks = args[0]
-			}
-			st, err := c.Status(ks)
-			if err != nil {
-				return err
-			}
-			admin.WriteRing(out, st)
-			return nil
-		}),
+		sub("status [keyspace]", "Cluster status: UN/DN per node, load, tokens, ownership", statusView(admin.WriteStatus)),
+		sub("ring [keyspace]", "Token ring", statusView(admin.WriteRing)),
 		sub("info", "Node information", func(c *admin.Client, _ []string) error {
 			i, err := c.Info()
 			if err != nil {

@@ -13,40 +13,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ringdb/ringdb/e2e/internal/ringdbbin"
 	"github.com/ringdb/ringdb/internal/client"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func ringdbBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ringdb-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ringdb")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/ringdb").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
+// ringdbBinary returns the ringdb binary built for this test run.
+func ringdbBinary(t *testing.T) string { return ringdbbin.Path(t) }
 
 // skipIfPortsBusy skips when the default ports on the addresses are taken
 // (another ringdb or Cassandra running on this machine).

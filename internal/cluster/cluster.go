@@ -519,8 +519,7 @@ func (c *Cluster) Peers() []query.PeerInfo {
 		if ep == c.o.Self || !(tm.IsMember(ep) || tm.IsPending(ep)) {
 			continue
 		}
-		p := query.PeerInfo{Address: ep, Port: int(c.o.NativeAddress.Port()), Tokens: tm.Tokens(ep), DC: tm.DC(ep), Rack: tm.Rack(ep)}
-		p.Port = c.storagePort()
+		p := query.PeerInfo{Address: ep, Port: c.o.StoragePort, Tokens: tm.Tokens(ep), DC: tm.DC(ep), Rack: tm.Rack(ep)}
 		v, _ := st.Get(gossip.AppHostID)
 		p.HostID, _ = parseUUID(v)
 		v, _ = st.Get(gossip.AppSchema)
@@ -533,8 +532,6 @@ func (c *Cluster) Peers() []query.PeerInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].Address.Less(out[j].Address) })
 	return out
 }
-
-func (c *Cluster) storagePort() int { return c.o.StoragePort }
 
 // ---- schema ----
 

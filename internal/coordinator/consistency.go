@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
@@ -141,32 +142,10 @@ func unavailable(cl frame.Consistency, required, alive int) error {
 
 func writeTimeout(cl frame.Consistency, received, block int, writeType string) error {
 	return &cqlerr.Error{Code: cqlerr.WriteTimeout, Consistency: uint16(cl), Required: int32(block), Alive: int32(received), WriteType: writeType,
-		Message: "Operation timed out - received only " + itoa(received) + " responses."}
+		Message: "Operation timed out - received only " + strconv.Itoa(received) + " responses."}
 }
 
 func readTimeout(cl frame.Consistency, received, block int, dataPresent bool) error {
 	return &cqlerr.Error{Code: cqlerr.ReadTimeout, Consistency: uint16(cl), Required: int32(block), Alive: int32(received), DataPresent: dataPresent,
-		Message: "Operation timed out - received only " + itoa(received) + " responses."}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+		Message: "Operation timed out - received only " + strconv.Itoa(received) + " responses."}
 }

@@ -63,13 +63,6 @@ func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stm
 
 	// Read the current row.
 	pl := &selectPlan{t: t}
-	pl.idByCol = make([]int, t.NextColumnID)
-	for i := range pl.idByCol {
-		pl.idByCol[i] = -1
-	}
-	for i, col := range t.All {
-		pl.idByCol[col.ID] = i
-	}
 	q := storage.PartitionQuery{Static: t.HasStatic}
 	if hasCK && len(t.Clustering) > 0 {
 		q.Slices = []storage.Slice{{Start: storage.Bound{Prefix: ck, Inclusive: true}, End: storage.Bound{Prefix: ck, Inclusive: true}}}

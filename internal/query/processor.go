@@ -223,7 +223,7 @@ func bindValues(stmt cql.Statement, params *Params) ([]frame.Value, error) {
 		n = strings.ToLower(n)
 		found := false
 		for _, m := range markers {
-			if m.Name == n || (m.Name == "" && false) {
+			if m.Name == n {
 				out[m.Index] = params.Values[i]
 				found = true
 			}

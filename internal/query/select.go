@@ -30,8 +30,6 @@ type selectPlan struct {
 	reversed   bool
 	slices     []storage.Slice
 	needStatic bool
-	// idByCol maps a storage column id to its index in t.All (-1 unknown).
-	idByCol []int
 }
 
 // selectStmt executes a SELECT.
@@ -95,15 +93,6 @@ func (p *Processor) selectStmt(ctx context.Context, c *evalCtx, s *Session, st *
 	if params != nil && len(params.PagingState) > 0 {
 		if state, err = decodePageState(params.PagingState); err != nil {
 			return nil, err
-		}
-	}
-	pl.idByCol = make([]int, t.NextColumnID)
-	for i := range pl.idByCol {
-		pl.idByCol[i] = -1
-	}
-	for i, col := range t.All {
-		if int(col.ID) < len(pl.idByCol) {
-			pl.idByCol[col.ID] = i
 		}
 	}
 	return p.runSelect(ctx, c, pl, state)
@@ -385,11 +374,11 @@ func resumeSlices(slices []storage.Slice, ck []byte, reversed bool) []storage.Sl
 	for _, s := range slices {
 		if !reversed {
 			// keep the part of s strictly after ck
-			if s.End.Prefix != nil && len(s.End.Prefix) > 0 && boundBefore(s.End, ck) {
+			if len(s.End.Prefix) > 0 && boundBefore(s.End, ck) {
 				continue
 			}
 			ns := s
-			if s.Start.Prefix == nil || len(s.Start.Prefix) == 0 || bytes.Compare(s.Start.Prefix, ck) <= 0 {
+			if len(s.Start.Prefix) == 0 || bytes.Compare(s.Start.Prefix, ck) <= 0 {
 				ns.Start = storage.Bound{Prefix: ck, Inclusive: false}
 			}
 			out = append(out, ns)
@@ -479,9 +468,7 @@ func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key [
 		}
 		sawRow = true
 		rv := pl.view(row, static)
-		for i, v := range pkVals {
-			rv.vals[i] = v
-		}
+		copy(rv.vals, pkVals)
 		ckBuf, iterErr = decodeClustering(t, row.Clustering, ckBuf)
 		if iterErr != nil {
 			return false
@@ -521,9 +508,7 @@ func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key [
 	// A partition with only static data yields one row (when the query
 	// does not restrict clustering columns), as Cassandra does.
 	if !sawRow && static != nil && !staticDone && !pl.r.hasCKRestriction() && !out.full {
-		for i, v := range pkVals {
-			static.vals[i] = v
-		}
+		copy(static.vals, pkVals)
 		if pl.r.matches(static) {
 			if err := out.emit(c, static, key); err != nil {
 				return err
@@ -570,9 +555,7 @@ func (p *Processor) distinctRows(c *evalCtx, pl *selectPlan, token int64, key []
 	if rv == nil {
 		return nil
 	}
-	for i, v := range pkVals {
-		rv.vals[i] = v
-	}
+	copy(rv.vals, pkVals)
 	if !pl.r.matches(rv) {
 		return nil
 	}
@@ -612,9 +595,7 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 				return true
 			}
 			rv := pl.view(row, static)
-			for i, v := range pkVals {
-				rv.vals[i] = v
-			}
+			copy(rv.vals, pkVals)
 			if ckBuf, iterErr = decodeClustering(pl.t, row.Clustering, ckBuf); iterErr != nil {
 				return false
 			}
@@ -681,10 +662,7 @@ func (pl *selectPlan) view(row *storage.Row, static *rowView) *rowView {
 	cells := row.Cells
 	for i := 0; i < len(cells); {
 		cell := &cells[i]
-		idx := -1
-		if int(cell.Column) < len(pl.idByCol) {
-			idx = pl.idByCol[cell.Column]
-		}
+		idx := t.Slot(cell.Column)
 		if idx < 0 {
 			i++
 			continue

@@ -79,14 +79,7 @@ func (p *Processor) compileSelection(c *evalCtx, t *schema.Table, st *cql.Select
 	return out, agg, nil
 }
 
-func colIndex(t *schema.Table, col *schema.Column) int {
-	for i, c := range t.All {
-		if c == col {
-			return i
-		}
-	}
-	return -1
-}
+func colIndex(t *schema.Table, col *schema.Column) int { return t.Slot(col.ID) }
 
 func (p *Processor) compileSel(c *evalCtx, t *schema.Table, e cql.Expr) (*sel, error) {
 	switch x := e.(type) {

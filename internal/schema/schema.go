@@ -83,6 +83,7 @@ type Table struct {
 	All     []*Column
 	columns map[string]*Column
 	byID    map[uint32]*Column
+	slots   []int // column id -> index in All, -1 for unused ids
 
 	Options Options
 	Dropped map[string]DroppedColumn
@@ -101,6 +102,15 @@ type Table struct {
 
 // Column returns the named column or nil.
 func (t *Table) Column(name string) *Column { return t.columns[name] }
+
+// Slot returns the index in All of the column with storage id id, or -1
+// (a dropped or unknown column).
+func (t *Table) Slot(id uint32) int {
+	if int(id) < len(t.slots) {
+		return t.slots[id]
+	}
+	return -1
+}
 
 // ColumnByID returns the column with the given storage id or nil.
 func (t *Table) ColumnByID(id uint32) *Column { return t.byID[id] }
@@ -122,6 +132,17 @@ func (t *Table) index() {
 	t.All = append(t.All, t.Others...)
 	t.columns = make(map[string]*Column, len(t.All))
 	t.byID = make(map[uint32]*Column, len(t.All))
+	maxID := uint32(0)
+	for _, c := range t.All {
+		maxID = max(maxID, c.ID)
+	}
+	t.slots = make([]int, maxID+1)
+	for i := range t.slots {
+		t.slots[i] = -1
+	}
+	for i, c := range t.All {
+		t.slots[c.ID] = i
+	}
 	t.HasStatic = false
 	for _, c := range t.All {
 		t.columns[c.Name] = c
