@@ -3,48 +3,21 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/client"
-	"github.com/ringdb/ringdb/internal/config"
-	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
-	"github.com/ringdb/ringdb/internal/server"
 )
 
 // TestInProcessCluster runs three nodes in this process (so `go test
 // -race` sees the cluster, coordinator, gossip and messaging code paths
 // together) on 127.0.0.1-3 sharing free ports.
 func TestInProcessCluster(t *testing.T) {
-	dir := t.TempDir()
-	ca, err := pki.InitCA(filepath.Join(dir, "ca"), "inproc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storagePort, nativePort := freePort(t), freePort(t)
 	addrs := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
-	var nodes []*server.Node
-	for _, a := range addrs {
-		certs := filepath.Join(dir, a, "certs")
-		if err := ca.IssueNode(netip.MustParseAddr(a), certs); err != nil {
-			t.Fatal(err)
-		}
-		cfg := config.Config{DataDir: filepath.Join(dir, a), ListenAddress: a, StoragePort: storagePort, NativePort: nativePort,
-			AdminAddress: a + ":" + strconv.Itoa(freePort(t)), CertsDir: certs, Seeds: []string{"127.0.0.1"},
-			ClusterName: "inproc", CommitlogSync: "periodic", WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
-		cfg.EnsureDefaults()
-		n, err := server.Start(cfg, quietLogger())
-		if err != nil {
-			t.Fatalf("start %s: %v", a, err)
-		}
-		t.Cleanup(func() { n.Close() })
-		nodes = append(nodes, n)
-	}
-	pw := readPassword(t, filepath.Join(dir, "127.0.0.1"))
+	ic := startInProcessCluster(t, addrs)
+	nodes, nativePort, pw := ic.nodes, ic.nativePort, ic.password
 	conns := make([]*client.Client, len(addrs))
 	for i, a := range addrs {
 		deadline := time.Now().Add(30 * time.Second)

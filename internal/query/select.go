@@ -487,7 +487,7 @@ func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key [
 			return false
 		}
 		if out.full || out.total >= pl.limit {
-			out.last = &pageState{token: token, key: key, clustering: append([]byte(nil), row.Clustering...), rowsSent: out.total, ppCount: ppCount, staticDone: true}
+			out.last = pl.afterRow(token, key, row.Clustering, out.total, ppCount)
 			if out.total >= pl.limit {
 				out.full = true
 				out.last = nil
@@ -525,6 +525,17 @@ func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key [
 		out.last = &pageState{token: token, key: key, partitionDone: true, rowsSent: out.total}
 	}
 	return nil
+}
+
+// afterRow is the paging state that resumes after the row just emitted.
+// A table without clustering columns has one row per partition, so the
+// next page starts at the next partition: resuming "after the empty
+// clustering" would read the same row again.
+func (pl *selectPlan) afterRow(token int64, key, clustering []byte, total, ppCount int64) *pageState {
+	if len(pl.t.Clustering) == 0 {
+		return &pageState{token: token, key: key, partitionDone: true, rowsSent: total}
+	}
+	return &pageState{token: token, key: key, clustering: append([]byte(nil), clustering...), rowsSent: total, ppCount: ppCount, staticDone: true}
 }
 
 // distinctRows emits one row for a partition with live data.

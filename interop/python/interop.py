@@ -276,6 +276,51 @@ def main():
 
     check("paging: full table scan (several partitions), fetch_size 50", paging_scan)
 
+    def paging_matrix():
+        # 100 single-row partitions and a wide table with static-only
+        # partitions: every shape at every fetch size returns each row once.
+        session.execute(f"CREATE TABLE {ks}.single (k int PRIMARY KEY, v int)")
+        session.execute(f"CREATE TABLE {ks}.wide (p int, c int, s int static, v int, PRIMARY KEY (p, c))")
+        ins = session.prepare(f"INSERT INTO {ks}.single (k, v) VALUES (?, ?)")
+        for k in range(100):
+            session.execute(ins, (k, k % 7))
+        wide = {}
+        for p in range(24):
+            session.execute(f"UPDATE {ks}.wide SET s = {p} WHERE p = {p}")
+            wide[p] = list(range((p * 7) % 13))
+            for c in wide[p]:
+                session.execute(f"INSERT INTO {ks}.wide (p, c, v) VALUES ({p}, {c}, {p * 100 + c})")
+        wide_rows = sorted((p, c) for p, cs in wide.items() for c in (cs or [None]))
+        shapes = [
+            (f"SELECT k FROM {ks}.single", lambda r: r["k"], sorted(range(100))),
+            (f"SELECT DISTINCT k FROM {ks}.single", lambda r: r["k"], sorted(range(100))),
+            (f"SELECT k FROM {ks}.single WHERE v = 3 ALLOW FILTERING", lambda r: r["k"],
+             [k for k in range(100) if k % 7 == 3]),
+            (f"SELECT count(*) AS n FROM {ks}.single", lambda r: r["n"], [100]),
+            (f"SELECT p, c FROM {ks}.wide", lambda r: (r["p"], r["c"]), wide_rows),
+            (f"SELECT p, c FROM {ks}.wide PER PARTITION LIMIT 2", lambda r: (r["p"], r["c"]),
+             sorted((p, c) for p, cs in wide.items() for c in (cs[:2] or [None]))),
+            (f"SELECT DISTINCT p FROM {ks}.wide", lambda r: r["p"], sorted(wide)),
+        ]
+        n = 0
+        for query, key, want in shapes:
+            for fetch in (1, 2, 7, 10, 33, 100, 999, 5000):
+                got = []
+                for r in session.execute(SimpleStatement(query, fetch_size=fetch)):
+                    got.append(key(r))
+                    expect(len(got) <= len(want) + 1, f"{query} (fetch {fetch}): more rows than the table holds")
+                expect_eq(sorted(got, key=repr), sorted(want, key=repr), f"{query} (fetch {fetch})")
+                n += 1
+        # LIMIT with small pages: exactly the first rows of the unpaged scan.
+        full = [r["k"] for r in session.execute(SimpleStatement(f"SELECT k FROM {ks}.single", fetch_size=5000))]
+        for fetch in (1, 7, 10, 33):
+            got = [r["k"] for r in session.execute(SimpleStatement(f"SELECT k FROM {ks}.single LIMIT 37", fetch_size=fetch))]
+            expect_eq(got, full[:37], f"LIMIT 37 (fetch {fetch})")
+            n += 1
+        return f"{n} query/fetch-size combinations"
+
+    check("paging matrix: scans, DISTINCT, filtering, count, PER PARTITION LIMIT, LIMIT at fetch sizes 1..5000", paging_matrix)
+
     def token_aware():
         ps = session.prepare(f"SELECT token(pk1, pk2) AS t FROM {fq} WHERE pk1 = ? AND pk2 = ? LIMIT 1")
         bound = ps.bind(("paged", 7))
