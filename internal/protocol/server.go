@@ -51,6 +51,18 @@ type Options struct {
 	// hold before completing the handshake (STARTUP and authentication), so
 	// one host cannot fill MaxConnections with idle sockets. Default 64.
 	MaxUnauthenticatedPerSource int
+	// WriteTimeout bounds how long one write to a client socket may make no
+	// progress (each chunk of up to 64 KiB gets a fresh deadline, so it is
+	// a stall timeout, not a limit on large responses). A client that stops
+	// reading is disconnected when it expires, so it cannot hold its
+	// connection's writer and request workers forever. Default 10s.
+	WriteTimeout time.Duration
+	// EventQueueSize bounds the EVENT frames queued for one connection and
+	// not yet written. Publishing never waits for a client: when a
+	// registered connection's queue is full, the client is not keeping up
+	// and the connection is closed (see Server.SlowConsumersDisconnected).
+	// Default 256.
+	EventQueueSize int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -67,6 +79,12 @@ type Server struct {
 	pending map[netip.Addr]int // connections per source not yet past the handshake
 	closed  bool
 	wg      sync.WaitGroup
+
+	// ctx is the parent of every connection's context; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	slowConsumers atomic.Uint64
 }
 
 // New returns a server; call Listen then Serve.
@@ -86,10 +104,18 @@ func New(opts Options) *Server {
 	if opts.MaxUnauthenticatedPerSource == 0 {
 		opts.MaxUnauthenticatedPerSource = 64
 	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.EventQueueSize == 0 {
+		opts.EventQueueSize = 256
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{}, pending: map[netip.Addr]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{},
+		pending: map[netip.Addr]int{}, ctx: ctx, cancel: cancel}
 }
 
 // Listen opens the listening socket.
@@ -166,13 +192,14 @@ func (s *Server) Serve() error {
 	}
 }
 
-// Close stops accepting, closes every connection and waits for their
-// goroutines.
+// Close stops accepting, closes every connection, cancels the context of
+// every request still running and waits for the connections' goroutines.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.cancel()
 	for c := range s.conns {
-		c.nc.Close()
+		c.close()
 	}
 	s.mu.Unlock()
 	var err error
@@ -184,23 +211,38 @@ func (s *Server) Close() error {
 }
 
 // PublishSchemaChange sends a SCHEMA_CHANGE event to every connection
-// registered for it.
+// registered for it. Like every Publish method it never waits for a
+// client: see broadcast.
 func (s *Server) PublishSchemaChange(ch schema.Change) {
-	sc := toFrameChange(ch)
-	s.broadcast(frame.EventSchemaChange, func(dst []byte) []byte { return frame.AppendEventSchemaChange(dst, sc) })
+	s.broadcast(frame.EventSchemaChange, frame.AppendEventSchemaChange(nil, toFrameChange(ch)))
 }
 
-// PublishStatusChange sends a STATUS_CHANGE (UP/DOWN) event.
+// PublishStatusChange sends a STATUS_CHANGE (UP/DOWN) event to every
+// connection registered for it, without waiting for any client.
 func (s *Server) PublishStatusChange(change string, addr netip.AddrPort) {
-	s.broadcast(frame.EventStatusChange, func(dst []byte) []byte { return frame.AppendEventStatusChange(dst, change, addr) })
+	s.broadcast(frame.EventStatusChange, frame.AppendEventStatusChange(nil, change, addr))
 }
 
-// PublishTopologyChange sends a TOPOLOGY_CHANGE event.
+// PublishTopologyChange sends a TOPOLOGY_CHANGE event to every connection
+// registered for it, without waiting for any client.
 func (s *Server) PublishTopologyChange(change string, addr netip.AddrPort) {
-	s.broadcast(frame.EventTopologyChange, func(dst []byte) []byte { return frame.AppendEventTopologyChange(dst, change, addr) })
+	s.broadcast(frame.EventTopologyChange, frame.AppendEventTopologyChange(nil, change, addr))
 }
 
-func (s *Server) broadcast(event string, body func([]byte) []byte) {
+// SlowConsumersDisconnected returns how many connections were closed
+// because their queue of unwritten events was full (Options.EventQueueSize):
+// clients registered for events that did not read them fast enough.
+func (s *Server) SlowConsumersDisconnected() uint64 { return s.slowConsumers.Load() }
+
+// broadcast queues an EVENT frame with the given body on every connection
+// registered for event. It is called from the cluster's gossip goroutine
+// and from requests, so it must never block on a client: each connection
+// has a bounded event queue, and a connection whose queue is full is
+// closed rather than waited for, or sent a gap in its events. A driver
+// whose control connection drops reconnects and re-reads the topology and
+// schema it may have missed, so closing is safe; silently skipping a
+// SCHEMA_CHANGE would leave it with stale metadata.
+func (s *Server) broadcast(event string, body []byte) {
 	s.mu.Lock()
 	var targets []*conn
 	for c := range s.conns {
@@ -223,8 +265,20 @@ type conn struct {
 	s  *Server
 	nc net.Conn
 
-	// out carries finished frames to the writer goroutine.
-	out  chan []byte
+	// ctx is cancelled when the connection ends (read error, client
+	// disconnect, write failure, slow consumer, server Close); every
+	// request runs under a child of it.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	closing atomic.Bool // set by close and when the reader stops; no more events are queued
+
+	// out carries finished response frames to the writer goroutine; senders
+	// wait for room (backpressure on this connection only, bounded by the
+	// writer's WriteTimeout).
+	out chan []byte
+	// evq carries EVENT frames to the writer; senders never wait (a full
+	// queue closes the connection).
+	evq  chan []byte
 	done chan struct{}
 	fw   frame.FrameWriter
 	fwMu sync.Mutex
@@ -238,6 +292,7 @@ type conn struct {
 
 	inflight chan struct{}
 	reqWG    sync.WaitGroup
+	workerWG sync.WaitGroup // the workers' goroutines
 
 	source      netip.Addr
 	pendingHeld bool // counted in s.pending until the handshake completes (guarded by s.mu)
@@ -258,6 +313,7 @@ type task struct {
 }
 
 func (c *conn) worker() {
+	defer c.workerWG.Done()
 	for {
 		c.idle.Add(1)
 		t, ok := <-c.tasks
@@ -272,9 +328,21 @@ func (c *conn) worker() {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{s: s, nc: nc, out: make(chan []byte, 128), done: make(chan struct{}),
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, out: make(chan []byte, 128),
+		evq: make(chan []byte, s.opts.EventQueueSize), done: make(chan struct{}),
 		events: map[string]bool{}, inflight: make(chan struct{}, s.opts.MaxRequestsPerConnection),
 		tasks: make(chan task, s.opts.MaxRequestsPerConnection)}
+}
+
+// close closes the socket and cancels the connection's context, so its
+// reader stops, its writer fails fast and its running requests see
+// ctx.Done(). It reports whether this call was the first to close.
+func (c *conn) close() bool {
+	first := c.closing.CompareAndSwap(false, true)
+	c.cancel()
+	_ = c.nc.Close()
+	return first
 }
 
 func (c *conn) registered(event string) bool {
@@ -288,8 +356,15 @@ func (c *conn) serve() {
 	writerDone := make(chan struct{})
 	go c.writer(writerDone)
 	defer func() {
+		// No more requests will be read: the client is gone or the
+		// connection is closing. Cancel what the running ones are doing,
+		// then wait for them, the workers and the writer. Events are no
+		// longer queued for it.
+		c.closing.Store(true)
+		c.cancel()
 		c.reqWG.Wait()
 		close(c.tasks)
+		c.workerWG.Wait()
 		close(c.done)
 		<-writerDone
 	}()
@@ -333,6 +408,7 @@ func (c *conn) serve() {
 		c.tasks <- task{h: h, body: bodyCopy} // never blocks: inflight bounds it
 		if c.idle.Load() == 0 && c.workers < maxWorkers {
 			c.workers++
+			c.workerWG.Add(1)
 			go c.worker()
 		}
 	}
@@ -491,10 +567,12 @@ func (c *conn) sendSupported(stream int16) {
 	})
 }
 
-// handle executes one request after the handshake.
+// handle executes one request after the handshake, under a child of the
+// connection's context: a request whose client has gone is cancelled.
 func (c *conn) handle(h frame.Header, body []byte) {
 	p := c.s.opts.Processor
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
 	c.stateMu.Lock()
 	sess := c.session
 	c.stateMu.Unlock()
@@ -668,8 +746,32 @@ func (c *conn) replyExtras(stream int16, op frame.Opcode, x *frame.Extras, body 
 	c.send(out)
 }
 
-func (c *conn) sendEvent(body func([]byte) []byte) {
-	c.reply(frame.EventStream, frame.OpEvent, body)
+// sendEvent queues an EVENT frame with the given body without blocking. A
+// full event queue means the client has stopped reading (or cannot keep
+// up): the connection is closed and counted as a slow consumer.
+func (c *conn) sendEvent(body []byte) {
+	if c.closing.Load() {
+		return
+	}
+	buf, start := c.fw.Begin(make([]byte, 0, frame.HeaderSize+len(body)), frame.EventStream, frame.OpEvent, nil)
+	buf = append(buf, body...)
+	c.fwMu.Lock()
+	out, err := c.fw.Finish(buf, start)
+	c.fwMu.Unlock()
+	if err != nil {
+		c.s.log.Error("encoding event failed", "err", err)
+		return
+	}
+	select {
+	case c.evq <- out:
+	case <-c.done:
+	default:
+		if c.close() {
+			c.s.slowConsumers.Add(1)
+			c.s.log.Warn("closing client connection: it is not reading its events fast enough",
+				"remote", c.nc.RemoteAddr().String(), "queued_events", cap(c.evq))
+		}
+	}
 }
 
 func (c *conn) send(b []byte) {
@@ -679,50 +781,101 @@ func (c *conn) send(b []byte) {
 	}
 }
 
-// writer writes queued frames, flushing when the queue is empty.
+// writeChunk is the most one socket write sends under one deadline.
+const writeChunk = 64 << 10
+
+// deadlineWriter writes to a connection in chunks, each under a fresh
+// write deadline: the timeout bounds a stall (a client that stopped
+// reading), not the time a large response takes.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), writeChunk)]
+		if err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+			return n, err
+		}
+		m, err := w.nc.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
+}
+
+// queued returns how many frames wait for the writer.
+func (c *conn) queued() int { return len(c.out) + len(c.evq) }
+
+// writer writes queued responses and events, flushing when both queues are
+// empty. A write that makes no progress for WriteTimeout closes the
+// connection.
 func (c *conn) writer(done chan struct{}) {
 	defer close(done)
-	w := bufio.NewWriterSize(c.nc, 64<<10)
+	w := bufio.NewWriterSize(deadlineWriter{nc: c.nc, timeout: c.s.opts.WriteTimeout}, 64<<10)
 	for {
+		var b []byte
 		select {
-		case b := <-c.out:
-			if _, err := w.Write(b); err != nil {
-				c.nc.Close()
-				c.drain()
-				return
-			}
-			if len(c.out) == 0 {
-				// Let other responses that are about to be queued join
-				// this write: one syscall for many small frames.
-				runtime.Gosched()
-			}
-			if len(c.out) == 0 {
-				if err := w.Flush(); err != nil {
-					c.nc.Close()
-					c.drain()
-					return
-				}
-			}
+		case b = <-c.out:
+		case b = <-c.evq:
 		case <-c.done:
-			for {
-				select {
-				case b := <-c.out:
-					_, _ = w.Write(b)
-				default:
-					_ = w.Flush()
-					return
-				}
+			c.flushRest(w)
+			return
+		}
+		if _, err := w.Write(b); err != nil {
+			c.writeFailed(err)
+			return
+		}
+		if c.queued() == 0 {
+			// Let other frames that are about to be queued join this
+			// write: one syscall for many small frames.
+			runtime.Gosched()
+		}
+		if c.queued() == 0 {
+			if err := w.Flush(); err != nil {
+				c.writeFailed(err)
+				return
 			}
 		}
 	}
 }
 
-// drain discards queued frames after a write failure until the connection
-// is done, so senders never block.
-func (c *conn) drain() {
+// flushRest writes what is still queued once the connection is done (each
+// write still bounded by the deadline).
+func (c *conn) flushRest(w *bufio.Writer) {
+	for {
+		var b []byte
+		select {
+		case b = <-c.out:
+		case b = <-c.evq:
+		default:
+			_ = w.Flush()
+			return
+		}
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// writeFailed closes the connection after a failed write and discards
+// what is queued until the connection is done, so senders never block.
+func (c *conn) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.s.log.Info("closing client connection: it has not read its responses for the write timeout",
+			"remote", c.nc.RemoteAddr().String(), "write_timeout", c.s.opts.WriteTimeout)
+	}
+	c.close()
 	for {
 		select {
 		case <-c.out:
+		case <-c.evq:
 		case <-c.done:
 			return
 		}
