@@ -238,7 +238,7 @@ func (s *Server) SlowConsumersDisconnected() uint64 { return s.slowConsumers.Loa
 // registered for event. It is called from the cluster's gossip goroutine
 // and from requests, so it must never block on a client: each connection
 // has a bounded event queue, and a connection whose queue is full is
-// closed rather than waited for, or sent a gap in its events. A driver
+// closed: neither waited for, nor left open with a gap in its events. A driver
 // whose control connection drops reconnects and re-reads the topology and
 // schema it may have missed, so closing is safe; silently skipping a
 // SCHEMA_CHANGE would leave it with stale metadata.
@@ -684,6 +684,11 @@ func toSpecs(cols []query.ColumnSpec) []frame.ColumnSpec {
 
 func (c *conn) writeResult(stream int16, res *query.Result, err error, skipMeta bool, _ []string) {
 	if err != nil {
+		if c.ctx.Err() != nil {
+			// The request was cut short because its connection is gone:
+			// there is no one to answer, and nothing to log as a failure.
+			return
+		}
 		c.sendError(stream, err)
 		return
 	}
