@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/messaging"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
@@ -66,10 +66,10 @@ func (c *Coordinator) batchlogTargets() []netip.Addr {
 
 // storeBatch writes the batch to the local batchlog and to the remote
 // holders (best effort within the write timeout).
-func (c *Coordinator) storeBatch(muts []*storage.Mutation) ([16]byte, []netip.Addr, error) {
+func (c *Coordinator) storeBatch(ctx context.Context, muts []*storage.Mutation) ([16]byte, []netip.Addr, error) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
-	entry := encodeBatch(c.o.Now(), muts)
+	entry := encodeBatch(c.now(), muts)
 	if err := c.o.Engine.SetMeta(batchlogPrefix+hex.EncodeToString(id[:]), entry); err != nil {
 		return id, nil, err
 	}
@@ -77,18 +77,21 @@ func (c *Coordinator) storeBatch(muts []*storage.Mutation) ([16]byte, []netip.Ad
 	if len(holders) == 0 {
 		return id, nil, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.o.WriteTimeout)
+	ctx, cancel := c.withTimeout(ctx, c.o.WriteTimeout)
 	defer cancel()
 	payload := batchPayload(id, entry)
 	done := make(chan netip.Addr, len(holders))
 	for _, ep := range holders {
-		go func(ep netip.Addr) {
+		ok := c.goOwned(func() {
 			if _, err := c.o.Messenger.Request(ctx, ep, messaging.VerbBatchStore, payload); err != nil {
 				c.log.Debug("batchlog copy failed", "holder", ep.String(), "err", err)
 				ep = netip.Addr{}
 			}
 			done <- ep
-		}(ep)
+		})
+		if !ok {
+			done <- netip.Addr{}
+		}
 	}
 	var stored []netip.Addr
 	for range holders {
@@ -131,7 +134,7 @@ func (c *Coordinator) registerBatchlogHandlers() {
 // replayBatchlog re-applies batches whose coordinator did not remove them
 // in time, at consistency ONE (down replicas get hints), then deletes them.
 func (c *Coordinator) replayBatchlog() {
-	cutoff := c.o.Now().Add(-c.batchlogReplayAge())
+	cutoff := c.now().Add(-c.batchlogReplayAge())
 	type entry struct {
 		key  string
 		muts []*storage.Mutation
@@ -158,7 +161,7 @@ func (c *Coordinator) replayBatchlog() {
 			groups, err := c.groupWrites(e.muts)
 			if err == nil {
 				for _, g := range groups {
-					if err = c.write(g, frame.One, "BATCH_LOG"); err != nil {
+					if err = c.write(c.ctx, g, consistency.One, consistency.WriteBatchLog); err != nil {
 						break
 					}
 				}

@@ -62,7 +62,7 @@ func TestBatchlogReplay(t *testing.T) {
 	}
 	now := time.Now()
 	c := New(Options{Self: self, LocalDC: "dc1", Engine: e, Schema: sm, Messenger: noNetwork{},
-		Topology: fakeTopology{self: self, tm: tm}, Now: func() time.Time { return now }})
+		Topology: fakeTopology{self: self, tm: tm}, Clock: newFakeClock(now)})
 	mut := func(key string) *storage.Mutation {
 		return &storage.Mutation{Table: tid, Token: ring.Murmur3Token([]byte(key)), Key: []byte(key), Rows: []storage.RowUpdate{{
 			Liveness: storage.LivenessInfo{Timestamp: 10}, Cells: []storage.Cell{{Column: 1, Timestamp: 10, Value: []byte("v")}}}}}

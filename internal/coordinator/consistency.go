@@ -4,20 +4,15 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 )
-
-// isLocalCL reports whether cl only counts replicas of the local DC.
-func isLocalCL(cl frame.Consistency) bool {
-	return cl == frame.LocalOne || cl == frame.LocalQuorum || cl == frame.LocalSerial
-}
 
 // blockFor returns how many replica answers cl needs, per DC for
 // EACH_QUORUM (perDC non-nil), else in total (local DC only for LOCAL_*).
 // rfByDC is the replication factor of each DC the keyspace uses; for
 // SimpleStrategy it has the single key "".
-func blockFor(cl frame.Consistency, rfByDC map[string]int, localDC string) (int, map[string]int, error) {
+func blockFor(cl consistency.Level, rfByDC map[string]int, localDC string) (int, map[string]int, error) {
 	total := 0
 	for _, rf := range rfByDC {
 		total += rf
@@ -28,19 +23,19 @@ func blockFor(cl frame.Consistency, rfByDC map[string]int, localDC string) (int,
 		localRF = total
 	}
 	switch cl {
-	case frame.Any, frame.One, frame.LocalOne:
+	case consistency.Any, consistency.One, consistency.LocalOne:
 		return 1, nil, nil
-	case frame.Two:
+	case consistency.Two:
 		return 2, nil, nil
-	case frame.Three:
+	case consistency.Three:
 		return 3, nil, nil
-	case frame.Quorum, frame.Serial:
+	case consistency.Quorum, consistency.Serial:
 		return quorum(total), nil, nil
-	case frame.All:
+	case consistency.All:
 		return total, nil, nil
-	case frame.LocalQuorum, frame.LocalSerial:
+	case consistency.LocalQuorum, consistency.LocalSerial:
 		return quorum(localRF), nil, nil
-	case frame.EachQuorum:
+	case consistency.EachQuorum:
 		per := map[string]int{}
 		n := 0
 		for dc, rf := range rfByDC {
@@ -55,7 +50,7 @@ func blockFor(cl frame.Consistency, rfByDC map[string]int, localDC string) (int,
 // tracker counts replica answers against a consistency level. It is a
 // plain value: the coordinator feeds it and asks whether it is satisfied.
 type tracker struct {
-	cl       frame.Consistency
+	cl       consistency.Level
 	block    int
 	perDC    map[string]int // EACH_QUORUM: answers needed per DC
 	gotDC    map[string]int
@@ -64,7 +59,7 @@ type tracker struct {
 	received int
 }
 
-func newTracker(cl frame.Consistency, block int, perDC map[string]int, localDC string, dcOf func(netip.Addr) string) *tracker {
+func newTracker(cl consistency.Level, block int, perDC map[string]int, localDC string, dcOf func(netip.Addr) string) *tracker {
 	t := &tracker{cl: cl, block: block, perDC: perDC, localDC: localDC, dcOf: dcOf}
 	if perDC != nil {
 		t.gotDC = map[string]int{}
@@ -74,7 +69,7 @@ func newTracker(cl frame.Consistency, block int, perDC map[string]int, localDC s
 
 // counts reports whether an answer from ep counts toward cl.
 func (t *tracker) counts(ep netip.Addr) bool {
-	if isLocalCL(t.cl) && t.dcOf(ep) != t.localDC {
+	if t.cl.IsLocal() && t.dcOf(ep) != t.localDC {
 		return false
 	}
 	if t.perDC != nil {
@@ -135,17 +130,17 @@ func (t *tracker) available(live []netip.Addr) error {
 	return nil
 }
 
-func unavailable(cl frame.Consistency, required, alive int) error {
+func unavailable(cl consistency.Level, required, alive int) error {
 	return &cqlerr.Error{Code: cqlerr.Unavailable, Consistency: uint16(cl), Required: int32(required), Alive: int32(alive),
 		Message: "Cannot achieve consistency level " + cl.String()}
 }
 
-func writeTimeout(cl frame.Consistency, received, block int, writeType string) error {
+func writeTimeout(cl consistency.Level, received, block int, writeType string) error {
 	return &cqlerr.Error{Code: cqlerr.WriteTimeout, Consistency: uint16(cl), Required: int32(block), Alive: int32(received), WriteType: writeType,
 		Message: "Operation timed out - received only " + strconv.Itoa(received) + " responses."}
 }
 
-func readTimeout(cl frame.Consistency, received, block int, dataPresent bool) error {
+func readTimeout(cl consistency.Level, received, block int, dataPresent bool) error {
 	return &cqlerr.Error{Code: cqlerr.ReadTimeout, Consistency: uint16(cl), Required: int32(block), Alive: int32(received), DataPresent: dataPresent,
 		Message: "Operation timed out - received only " + strconv.Itoa(received) + " responses."}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
@@ -28,14 +28,14 @@ func TestBlockFor(t *testing.T) {
 	nts := map[string]int{"dc1": 3, "dc2": 2}
 	simple := map[string]int{"": 3}
 	cases := []struct {
-		cl   frame.Consistency
+		cl   consistency.Level
 		rf   map[string]int
 		want int
 	}{
-		{frame.One, simple, 1}, {frame.Two, simple, 2}, {frame.Three, simple, 3}, {frame.Quorum, simple, 2},
-		{frame.All, simple, 3}, {frame.LocalQuorum, simple, 2}, {frame.Any, simple, 1},
-		{frame.Quorum, nts, 3}, {frame.All, nts, 5}, {frame.LocalQuorum, nts, 2}, {frame.LocalOne, nts, 1},
-		{frame.EachQuorum, nts, 4},
+		{consistency.One, simple, 1}, {consistency.Two, simple, 2}, {consistency.Three, simple, 3}, {consistency.Quorum, simple, 2},
+		{consistency.All, simple, 3}, {consistency.LocalQuorum, simple, 2}, {consistency.Any, simple, 1},
+		{consistency.Quorum, nts, 3}, {consistency.All, nts, 5}, {consistency.LocalQuorum, nts, 2}, {consistency.LocalOne, nts, 1},
+		{consistency.EachQuorum, nts, 4},
 	}
 	for _, c := range cases {
 		got, _, err := blockFor(c.cl, c.rf, "dc1")
@@ -47,8 +47,8 @@ func TestBlockFor(t *testing.T) {
 
 func TestTrackerLocalAndEachQuorum(t *testing.T) {
 	rf := map[string]int{"dc1": 3, "dc2": 2}
-	block, per, _ := blockFor(frame.LocalQuorum, rf, "dc1")
-	tr := newTracker(frame.LocalQuorum, block, per, "dc1", dcOf)
+	block, per, _ := blockFor(consistency.LocalQuorum, rf, "dc1")
+	tr := newTracker(consistency.LocalQuorum, block, per, "dc1", dcOf)
 	// Remote-DC answers do not count for LOCAL_QUORUM.
 	tr.ack(b1)
 	tr.ack(b2)
@@ -66,8 +66,8 @@ func TestTrackerLocalAndEachQuorum(t *testing.T) {
 	} else if e := err.(*cqlerr.Error); e.Code != cqlerr.Unavailable || e.Required != 2 || e.Alive != 1 {
 		t.Fatalf("unavailable fields: %+v", e)
 	}
-	block, per, _ = blockFor(frame.EachQuorum, rf, "dc1")
-	tr = newTracker(frame.EachQuorum, block, per, "dc1", dcOf)
+	block, per, _ = blockFor(consistency.EachQuorum, rf, "dc1")
+	tr = newTracker(consistency.EachQuorum, block, per, "dc1", dcOf)
 	if err := tr.available([]netip.Addr{a1, a2, a3, b1}); err == nil {
 		t.Fatal("EACH_QUORUM available with one dc2 replica (needs 2)")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
@@ -11,14 +12,16 @@ import (
 
 // Write types reported in WriteTimeout errors.
 const (
-	WriteSimple        = "SIMPLE"
-	WriteBatch         = "BATCH"
-	WriteUnloggedBatch = "UNLOGGED_BATCH"
-	WriteCAS           = "CAS"
+	WriteSimple        = consistency.WriteSimple
+	WriteBatch         = consistency.WriteBatch
+	WriteUnloggedBatch = consistency.WriteUnloggedBatch
+	WriteCAS           = consistency.WriteCAS
 )
 
 // RowsFunc iterates one partition's rows (as storage.ReadPartition does).
-type RowsFunc func(fn func(*storage.Row) bool) error
+// It is defined by storage so that a Store (the coordinator) implements
+// this package's interface without importing it.
+type RowsFunc = storage.RowsFunc
 
 // Store is where the processor reads and writes table data: the local
 // engine on a single node, the coordinator (replication at a consistency

@@ -182,6 +182,10 @@ type Row struct {
 	Cells []Cell
 }
 
+// RowsFunc iterates one partition's rows, calling fn for each until fn
+// returns false (as ReadPartition does with a fixed query).
+type RowsFunc func(fn func(*Row) bool) error
+
 // PartitionPos is a position in a table's (token, key) order. A nil Key with
 // Inclusive set is the start of Token; a nil Key without Inclusive is the end
 // of Token (after all its keys).
