@@ -50,6 +50,9 @@ type Options struct {
 	// JoinTimeout bounds waiting to learn the ring from seeds on first
 	// start. Default 30s.
 	JoinTimeout time.Duration
+	// SettleTimeout bounds WaitSettled: 0 means DefaultSettleTimeout, a
+	// negative value skips the wait.
+	SettleTimeout time.Duration
 	// SaveTokens persists the tokens chosen on first join.
 	SaveTokens func([]int64) error
 	// Events receives client-visible changes: status (UP/DOWN), topology
@@ -90,6 +93,13 @@ type Cluster struct {
 	downSince map[netip.Addr]time.Time
 	pulling   map[netip.Addr]bool
 
+	// savedPeers are the other ring members saved on the previous run
+	// (read-only after New); WaitSettled waits for them too.
+	savedPeers  []netip.Addr
+	savingPeers atomic.Bool // set by WaitSettled: ring changes are saved
+	peersMu     sync.Mutex  // serialises savePeers
+	peersSaved  string      // the saved value, guarded by peersMu
+
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	ctx    context.Context // cancelled by Stop: ends pulls in flight
@@ -127,6 +137,10 @@ func New(o Options) (*Cluster, error) {
 	}
 	c := &Cluster{o: o, log: o.Logger, downSince: map[netip.Addr]time.Time{}, pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if err := c.loadSavedPeers(); err != nil {
+		c.cancel()
+		return nil, fmt.Errorf("cluster: load saved ring members: %w", err)
+	}
 	g := gossip.New(gossip.Config{Self: o.Self, ClusterName: o.ClusterName, Seeds: o.Seeds, Generation: o.Generation,
 		Rand: rand.New(rand.NewPCG(uint64(o.Generation), uint64(time.Now().UnixNano())))}, time.Now())
 	c.gossip = gossip.NewRuntime(g, transport{o.Messaging}, nil, o.GossipInterval, o.Logger)
@@ -342,6 +356,7 @@ func (c *Cluster) rebuildRing() {
 		}
 	}
 	c.ring.Store(tm)
+	c.savePeers()
 }
 
 func (c *Cluster) onEvent(e gossip.Event) {
