@@ -13,9 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,13 +38,30 @@ type Node struct {
 	schema  *schema.Manager
 	roles   *auth.Manager
 	proc    *query.Processor
-	native  *protocol.Server
 	msg     *messaging.Service
 	cluster *cluster.Cluster
-	coord   *coordinator.Coordinator
-	admin   *admin.Server
-	audit   *pki.AuditLog
-	done    chan error
+	// coord is set before gossip starts and never cleared, so the gossip
+	// callbacks (OnUp) read it without synchronisation.
+	coord *coordinator.Coordinator
+	admin *admin.Server
+	audit *pki.AuditLog
+	done  chan error
+
+	// native is read by gossip and schema callbacks on other goroutines
+	// while Start sets it and Drain or Close clear it.
+	native     atomic.Pointer[protocol.Server]
+	nativeAddr net.Addr
+
+	// Start-up state handed from one step of Start to the next.
+	identity *pki.Identity
+	seeds    []netip.Addr
+	lone     bool // no seed but this node: it may make its own CA
+	authn    protocol.Authenticator
+	roleMgr  query.RoleManager
+	roleSync cluster.RoleSync
+
+	closeMu sync.Mutex
+	closers []closer // what Start opened, released in reverse by Close
 
 	drainMu sync.Mutex
 	drained bool
@@ -57,204 +71,56 @@ type Node struct {
 	info       query.NodeInfo
 }
 
+// closer releases one thing Start opened.
+type closer struct {
+	what string
+	fn   func() error
+}
+
+// onClose registers fn to run when the node closes (or Start fails), after
+// the closers registered later.
+func (n *Node) onClose(what string, fn func() error) {
+	n.closeMu.Lock()
+	n.closers = append(n.closers, closer{what, fn})
+	n.closeMu.Unlock()
+}
+
 // Start opens the node's storage, joins the cluster and starts serving.
-func Start(cfg config.Config, log *slog.Logger) (n *Node, err error) {
+// Each step registers what it opened with onClose; when a step fails,
+// everything opened so far is released in reverse order and the error,
+// naming its cause on one line, is returned.
+func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+		return nil, fmt.Errorf("invalid configuration: %s", oneLine(err))
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	n := &Node{cfg: cfg, log: log, done: make(chan error, 1)}
+	steps := []func() error{
+		n.checkListeners, // fail fast, before touching storage or the cluster
+		n.openStorage,
+		n.loadIdentity,
+		n.newMessaging,
+		n.newCluster,
+		n.newCoordinator,
+		n.join,
+		n.startNative,
+		n.startAdmin,
 	}
-	n = &Node{cfg: cfg, log: log, done: make(chan error, 1)}
-	defer func() {
-		if err != nil {
-			n.Close()
-		}
-	}()
-	sync := storage.SyncPeriodic
-	if cfg.CommitlogSync == "batch" {
-		sync = storage.SyncBatch
-	}
-	n.engine, err = storage.Open(filepath.Join(cfg.DataDir, "data"), storage.Options{
-		SyncMode: sync, SyncPeriod: cfg.CommitlogSyncPeriod, Logger: log, GCGrace: n.gcGrace,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open storage: %w", err)
-	}
-	n.schema, err = schema.NewManager(n.engine, schema.SystemKeyspaces(), time.Now)
-	if err != nil {
-		return nil, err
-	}
-	n.schemaPtr.Store(n.schema)
-	info, err := n.localInfo()
-	if err != nil {
-		return nil, err
-	}
-	n.info = info
-
-	// Internode identity: certificates are required; a lone node (no seed
-	// but itself) makes its own private CA on first start.
-	self := info.ListenAddress
-	var seeds []netip.Addr
-	lone := true
-	for _, s := range cfg.Seeds {
-		a, _ := netip.ParseAddr(s)
-		seeds = append(seeds, a)
-		if a != self {
-			lone = false
-		}
-	}
-	if _, statErr := os.Stat(filepath.Join(cfg.CertsDir, pki.NodeCrtFile)); statErr != nil {
-		if !lone {
-			return nil, fmt.Errorf("no node certificate in %s: create one with `ringdb cert node --dir <ca-dir> --address %s --out %s` (a node joining seeds must carry a certificate of the cluster's CA)", cfg.CertsDir, self, cfg.CertsDir)
-		}
-		if _, err := pki.EnsureSelfSigned(cfg.CertsDir, cfg.ClusterName, self); err != nil {
-			return nil, fmt.Errorf("create internode certificates: %w", err)
-		}
-		log.Info("created a private cluster CA and node certificate for this single node", "certs_dir", cfg.CertsDir)
-	}
-	id, err := pki.LoadIdentity(cfg.CertsDir)
-	if err != nil {
-		return nil, fmt.Errorf("load internode identity: %w", err)
-	}
-	if id.Address != self {
-		return nil, fmt.Errorf("the node certificate in %s is for %s but listen_address is %s", cfg.CertsDir, id.Address, self)
-	}
-	if n.audit, err = pki.OpenAuditLog(filepath.Join(cfg.DataDir, "membership-audit.log")); err != nil {
-		return nil, err
-	}
-	n.msg, err = messaging.New(messaging.Options{Self: self, Port: cfg.StoragePort, ClusterID: id.ClusterID,
-		ServerTLS: id.ServerConfig(), ClientTLS: id.ClientConfig(), PeerAddress: pki.PeerAddress, Logger: log,
-		RequestTimeout: cfg.WriteTimeout,
-		OnRefused: func(remote netip.AddrPort, reason string) {
-			_ = n.audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: remote.String(), Reason: reason})
-		}})
-	if err != nil {
-		return nil, fmt.Errorf("internode messaging: %w", err)
-	}
-
-	var authenticator protocol.Authenticator
-	var roles query.RoleManager
-	var roleSync cluster.RoleSync
-	switch cfg.Authenticator {
-	case "PasswordAuthenticator":
-		n.roles = auth.New(n.engine)
-		authenticator, roles, roleSync = n.roles, n.roles, n.roles
-	default:
-		log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
-	}
-
-	nativeAP := netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort))
-	n.cluster, err = cluster.New(cluster.Options{Self: self, ClusterName: cfg.ClusterName, Seeds: seeds, DC: cfg.DC, Rack: cfg.Rack,
-		HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens, Tokens: info.Tokens,
-		NativeAddress: nativeAP, StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg,
-		Audit: n.audit, Logger: log, SaveTokens: n.saveTokens, Roles: roleSync,
-		OnStatus: func(up bool, ap netip.AddrPort) {
-			if n.native != nil {
-				ch := "DOWN"
-				if up {
-					ch = "UP"
-				}
-				n.native.PublishStatusChange(ch, ap)
+	for _, step := range steps {
+		if err := step(); err != nil {
+			if cerr := n.Close(); cerr != nil {
+				log.Warn("releasing what a failed start opened", "err", cerr)
 			}
-		},
-		OnTopology: func(change string, ap netip.AddrPort) {
-			if n.native != nil {
-				n.native.PublishTopologyChange(change, ap)
-			}
-		},
-		OnSchema: func(ch schema.Change) {
-			if n.native != nil {
-				n.native.PublishSchemaChange(ch)
-			}
-		},
-		OnUp: func(ep netip.Addr) {
-			if n.coord != nil {
-				n.coord.NotifyUp(ep)
-			}
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	n.schema.SetDataCenters(func() []string {
-		dcs := []string{cfg.DC}
-		for dc := range n.cluster.Ring().DCs() {
-			if dc != cfg.DC {
-				dcs = append(dcs, dc)
-			}
-		}
-		return dcs
-	})
-	n.coord = coordinator.New(coordinator.Options{Self: self, LocalDC: cfg.DC, Engine: n.engine, Schema: n.schema,
-		Messenger: n.msg, Topology: n.cluster, WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.ReadTimeout,
-		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: log})
-	if n.roles != nil {
-		n.roles.SetOnChange(n.cluster.LocalRolesChanged)
-	}
-	if err := n.msg.Start(); err != nil {
-		return nil, fmt.Errorf("internode messaging: %w", err)
-	}
-	if err := n.cluster.Start(); err != nil {
-		return nil, err
-	}
-	n.info.Tokens = n.tokens()
-	n.coord.Start()
-	// Roles are cluster-wide. The default superuser is created once, by a
-	// lone node or by the first seed (lowest address) when it finds no
-	// role after syncing with the live members; every other node receives
-	// the cluster's roles.
-	if n.roles != nil && (lone || firstSeed(seeds) == self) {
-		path, err := n.roles.Bootstrap(cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("create default superuser: %w", err)
-		}
-		if path != "" {
-			log.Warn("created default superuser 'cassandra' with a random password; read it from the file, then change it or create your own superuser", "password_file", path)
+			return nil, err
 		}
 	}
-
-	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: roles, Node: n.info, Logger: log,
-		Store: n.coord, ReplicatedLWT: n.coord.ReplicatedLWT, Peers: n.cluster.Peers,
-		OnSchemaChange: func(ch schema.Change) {
-			n.cluster.LocalSchemaChanged()
-			if n.native != nil {
-				n.native.PublishSchemaChange(ch)
-			}
-		}})
-	n.native = protocol.New(protocol.Options{
-		Addr:      net.JoinHostPort(cfg.NativeAddress, strconv.Itoa(cfg.NativePort)),
-		Processor: n.proc, Auth: authenticator, MaxFrameSize: cfg.MaxFrameSize,
-		MaxConnections: cfg.MaxConnections, MaxRequestsPerConnection: cfg.MaxRequestsPerConnection, Logger: log,
-	})
-	if err := n.native.Listen(); err != nil {
-		return nil, err
-	}
-	go func() { n.done <- n.native.Serve() }()
-	n.admin, err = admin.Start(admin.Options{Addr: cfg.AdminAddress, TokenFile: filepath.Join(cfg.DataDir, "admin.token"),
-		Node: adminNode{n}, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	log.Info("ringdb node started", "cluster", cfg.ClusterName, "native", n.native.Addr().String(),
-		"internode", netip.AddrPortFrom(self, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
+	log.Info("ringdb node started", "cluster", cfg.ClusterName, "native", n.nativeAddr.String(),
+		"internode", netip.AddrPortFrom(n.info.ListenAddress, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
 		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "dc", cfg.DC, "rack", cfg.Rack)
 	return n, nil
 }
 
-// firstSeed returns the lowest seed address (invalid if none).
-func firstSeed(seeds []netip.Addr) netip.Addr {
-	var min netip.Addr
-	for _, s := range seeds {
-		if !min.IsValid() || s.Less(min) {
-			min = s
-		}
-	}
-	return min
-}
-
 // NativeAddr returns the bound CQL address.
-func (n *Node) NativeAddr() net.Addr { return n.native.Addr() }
+func (n *Node) NativeAddr() net.Addr { return n.nativeAddr }
 
 // AdminAddr returns the bound admin address.
 func (n *Node) AdminAddr() net.Addr { return n.admin.Addr() }
@@ -265,41 +131,20 @@ func (n *Node) Done() <-chan error { return n.done }
 // Coordinator exposes the coordinator (tests, metrics).
 func (n *Node) Coordinator() *coordinator.Coordinator { return n.coord }
 
-// Close stops the node: clients first, then the cluster (announcing the
-// shutdown), messaging, and storage (which syncs).
+// Close stops the node, releasing what Start opened in reverse order:
+// clients first (admin, native transport), then the coordinator, the
+// cluster (announcing the shutdown), messaging, the audit log and storage
+// (which syncs). Calling it again does nothing.
 func (n *Node) Close() error {
+	n.closeMu.Lock()
+	cs := n.closers
+	n.closers = nil
+	n.closeMu.Unlock()
 	var errs []error
-	if n.admin != nil {
-		errs = append(errs, n.admin.Close())
-		n.admin = nil
-	}
-	if n.native != nil {
-		n.drainMu.Lock()
-		drained := n.drained
-		n.drainMu.Unlock()
-		if !drained {
-			errs = append(errs, n.native.Close())
+	for i := len(cs) - 1; i >= 0; i-- {
+		if err := cs[i].fn(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", cs[i].what, err))
 		}
-		n.native = nil
-	}
-	if n.coord != nil {
-		n.coord.Stop()
-	}
-	if n.cluster != nil {
-		n.cluster.Stop()
-		n.cluster = nil
-	}
-	if n.msg != nil {
-		errs = append(errs, n.msg.Close())
-		n.msg = nil
-	}
-	if n.audit != nil {
-		errs = append(errs, n.audit.Close())
-		n.audit = nil
-	}
-	if n.engine != nil {
-		errs = append(errs, n.engine.Close())
-		n.engine = nil
 	}
 	return errors.Join(errs...)
 }
@@ -425,8 +270,10 @@ func (a adminNode) Drain() error {
 	}
 	n.drained = true
 	n.log.Info("draining: closing the native transport, announcing shutdown, flushing")
-	if err := n.native.Close(); err != nil {
-		return err
+	if s := n.native.Swap(nil); s != nil {
+		if err := s.Close(); err != nil {
+			return fmt.Errorf("close native transport: %w", err)
+		}
 	}
 	n.coord.Stop()
 	n.cluster.Stop()
