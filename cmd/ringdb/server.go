@@ -29,7 +29,15 @@ func serverCmd() *cobra.Command {
 		Long: `Run a ringdb node. With no flags it serves CQL on 127.0.0.1:9042 with data in ./ringdb-data,
 password authentication on, and the superuser 'cassandra' whose random password is written to
 <data-dir>/superuser.password on first start.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			// main prints the error as one "ringdb: ..." line on stderr and
+			// exits with code 1; causes that span lines (YAML, config
+			// validation) are flattened onto that line.
+			defer func() {
+				if err != nil {
+					err = oneLineError{err}
+				}
+			}()
 			final := config.Config{}
 			if cfgFile != "" {
 				if err := final.LoadFile(cfgFile); err != nil {
@@ -128,3 +136,19 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	_ = f.MarkHidden("cpuprofile")
 	return cmd
 }
+
+// oneLineError prints its cause's message on one line: line breaks become
+// "; " and indentation is dropped. It unwraps to the cause.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string {
+	var parts []string
+	for _, l := range strings.Split(e.err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e oneLineError) Unwrap() error { return e.err }
