@@ -7,7 +7,6 @@ import (
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
-	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
 )
 
@@ -18,123 +17,17 @@ func appendCell(dst, v []byte) []byte {
 	return frame.AppendBytes(dst, v)
 }
 
-// conditional executes a statement with IF NOT EXISTS / IF EXISTS / IF
-// conditions on this single replica: read, check and write happen under a
-// per-partition lock, so concurrent conditional updates of one partition on
-// this node are serialised. (Paxos across replicas comes with the cluster.)
-func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stmt cql.Statement, ts int64, cond *conditions) (*Result, error) {
-	muts, err := p.modification(c, s, stmt, ts)
-	if err != nil {
+// conditional executes one INSERT, UPDATE or DELETE with IF NOT EXISTS,
+// IF EXISTS or IF conditions as a compare-and-set on its partition.
+func (p *Processor) conditional(ctx context.Context, c *evalCtx, s *Session, stmt cql.Statement, ts int64) (*Result, error) {
+	if usingOf(stmt).Timestamp != nil {
+		return nil, cqlerr.Invalidf("Cannot provide custom timestamp for conditional updates")
+	}
+	req := &casRequest{}
+	if err := p.addToCAS(req, batchItem{stmt: stmt, sess: s, c: c, ts: ts}); err != nil {
 		return nil, err
 	}
-	if len(muts) != 1 {
-		return nil, cqlerr.Invalidf("IN on the partition key is not supported with conditional updates")
-	}
-	m := muts[0]
-	var t *schema.Table
-	switch st := stmt.(type) {
-	case *cql.InsertStatement:
-		t, _ = p.table(s, st.Table)
-	case *cql.UpdateStatement:
-		t, _ = p.table(s, st.Table)
-	case *cql.DeleteStatement:
-		t, _ = p.table(s, st.Table)
-	}
-	var ck []byte
-	hasCK := false
-	for _, r := range m.Rows {
-		if !r.Static {
-			ck, hasCK = r.Clustering, true
-		}
-	}
-	if !hasCK && len(t.Clustering) > 0 && len(m.RangeTombstones) == 0 && m.PartitionDeletion.IsLive() {
-		// static-only statement: check the static row
-	} else if len(m.RangeTombstones) > 0 || (!m.PartitionDeletion.IsLive() && len(t.Clustering) > 0) {
-		return nil, cqlerr.Invalidf("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions")
-	}
-	if p.opts.ReplicatedLWT != nil {
-		if k := p.schema.Current().Keyspace(t.Keyspace); k != nil && p.opts.ReplicatedLWT(k) {
-			return nil, cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", t.Keyspace)
-		}
-	}
-	lock := &p.lwtLocks[uint64(m.Token)%uint64(len(p.lwtLocks))]
-	lock.Lock()
-	defer lock.Unlock()
-
-	// Read the current row.
-	pl := &selectPlan{t: t}
-	q := storage.PartitionQuery{Static: t.HasStatic}
-	if hasCK && len(t.Clustering) > 0 {
-		q.Slices = []storage.Slice{{Start: storage.Bound{Prefix: ck, Inclusive: true}, End: storage.Bound{Prefix: ck, Inclusive: true}}}
-	}
-	var cur *rowView
-	var static *rowView
-	err = p.store.ReadPartition(ctx, t, m.Token, m.Key, q, frame.All, func(row *storage.Row) bool {
-		if row.Static {
-			static = pl.view(row, nil)
-			return true
-		}
-		cur = pl.view(row, static)
-		return false
-	})
-	if err != nil {
-		return nil, cqlerr.Serverf("read failed: %v", err)
-	}
-	if cur == nil && !hasCK && static != nil {
-		cur = static
-	}
-	if cur != nil {
-		pkVals, _ := splitPartitionKey(t, m.Key)
-		copy(cur.vals, pkVals)
-		if hasCK && len(t.Clustering) > 0 {
-			ckVals, err := decodeClustering(t, ck, nil)
-			if err == nil {
-				for i, v := range ckVals {
-					cur.vals[len(t.PartitionKey)+i] = v
-				}
-			}
-		}
-	}
-	applied := true
-	switch {
-	case cond.ifNotExists:
-		applied = cur == nil
-	case cond.ifExists:
-		applied = cur != nil
-	default:
-		for _, cd := range cond.conds {
-			ok, err := c.checkCondition(t, cur, &cd)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				applied = false
-			}
-		}
-	}
-	rows := &Rows{Columns: []ColumnSpec{{Keyspace: t.Keyspace, Table: t.Name, Name: "[applied]", Type: types.BooleanType}}}
-	rows.Data = appendCell(rows.Data, types.BooleanValue(applied))
-	if applied {
-		if err := p.apply(ctx, muts, frame.All, WriteCAS); err != nil {
-			return nil, err
-		}
-	} else if cur != nil {
-		cols := t.All
-		if !cond.ifNotExists && !cond.ifExists {
-			cols = nil
-			for _, cd := range cond.conds {
-				if col := t.Column(cd.Column); col != nil {
-					cols = append(cols, col)
-				}
-			}
-		}
-		for _, col := range cols {
-			rows.Columns = append(rows.Columns, ColumnSpec{Keyspace: t.Keyspace, Table: t.Name, Name: col.Name, Type: col.Type})
-			rows.Data = appendCell(rows.Data, cur.vals[colIndex(t, col)])
-		}
-	}
-	rows.Count = 1
-	return &Result{Kind: ResultRows, Rows: rows}, nil
+	return p.runCAS(ctx, req)
 }
 
 // checkCondition evaluates one IF condition against the current row.

@@ -289,16 +289,7 @@ func (p *Processor) describe(ps *Prepared, s *Session) error {
 			ps.ResultColumns = []ColumnSpec{}
 		}
 	case *cql.InsertStatement, *cql.UpdateStatement, *cql.DeleteStatement:
-		var q cql.QualifiedName
-		switch x := st.(type) {
-		case *cql.InsertStatement:
-			q = x.Table
-		case *cql.UpdateStatement:
-			q = x.Table
-		case *cql.DeleteStatement:
-			q = x.Table
-		}
-		t, err := p.table(&sess, q)
+		t, err := p.validateModification(&sess, st)
 		if err != nil {
 			return err
 		}
@@ -308,17 +299,12 @@ func (p *Processor) describe(ps *Prepared, s *Session) error {
 			ps.ResultColumns = []ColumnSpec{{Keyspace: t.Keyspace, Table: t.Name, Name: "[applied]", Type: types.BooleanType}}
 		}
 	case *cql.BatchStatement:
+		if err := p.validate(&sess, st); err != nil {
+			return err
+		}
 		b = newBinder(nil)
 		for _, inner := range st.Statements {
-			var q cql.QualifiedName
-			switch x := inner.(type) {
-			case *cql.InsertStatement:
-				q = x.Table
-			case *cql.UpdateStatement:
-				q = x.Table
-			case *cql.DeleteStatement:
-				q = x.Table
-			}
+			q, _ := tableOf(inner)
 			t, err := p.table(&sess, q)
 			if err != nil {
 				return err

@@ -64,6 +64,16 @@ type Options struct {
 	// would need Paxos across replicas (then they are refused); nil means
 	// never (single node).
 	ReplicatedLWT func(ks *schema.Keyspace) bool
+	// BatchSizeWarnThreshold is cassandra.yaml's batch_size_warn_threshold
+	// in bytes: a batch over several partitions whose data size exceeds it
+	// gets a client warning. Default DefaultBatchSizeWarnThreshold (5 KiB);
+	// negative disables the warning.
+	BatchSizeWarnThreshold int
+	// BatchSizeFailThreshold is cassandra.yaml's batch_size_fail_threshold
+	// in bytes: a batch over several partitions whose data size exceeds it
+	// is refused ("Batch too large"). Default DefaultBatchSizeFailThreshold
+	// (50 KiB); negative disables the refusal.
+	BatchSizeFailThreshold int
 }
 
 // Processor executes CQL statements. It is safe for concurrent use.
@@ -96,6 +106,12 @@ func New(opts Options) *Processor {
 	}
 	if opts.MaxPreparedStatements == 0 {
 		opts.MaxPreparedStatements = 10000
+	}
+	if opts.BatchSizeWarnThreshold == 0 {
+		opts.BatchSizeWarnThreshold = DefaultBatchSizeWarnThreshold
+	}
+	if opts.BatchSizeFailThreshold == 0 {
+		opts.BatchSizeFailThreshold = DefaultBatchSizeFailThreshold
 	}
 	var node [6]byte
 	var seq [2]byte
@@ -164,6 +180,9 @@ type Result struct {
 	Keyspace string        // SetKeyspace
 	Change   schema.Change // SchemaChange
 	Rows     *Rows
+	// Warnings are the client warnings Cassandra would send with the
+	// result (the protocol v4 warnings flag), e.g. for a batch over the
+	// batch_size_warn_threshold. Nil when there are none.
 	Warnings []string
 }
 
@@ -184,6 +203,9 @@ func (p *Processor) Query(ctx context.Context, s *Session, query string, params 
 	stmt, err := cql.Parse(query)
 	if err != nil {
 		return nil, syntaxErr(err)
+	}
+	if err := p.validate(s, stmt); err != nil {
+		return nil, err
 	}
 	values, err := bindValues(stmt, params)
 	if err != nil {
@@ -344,64 +366,6 @@ type BatchEntry struct {
 	ID       []byte
 	Prepared bool
 	Values   []frame.Value
-}
-
-// Batch executes a BATCH message: all mutations are applied atomically.
-func (p *Processor) Batch(ctx context.Context, s *Session, batchType byte, entries []BatchEntry, params *Params) (*Result, error) {
-	if batchType == 2 {
-		return nil, cqlerr.Invalidf("Counter batches are not supported: ringdb has no counter columns yet")
-	}
-	now := p.opts.Now()
-	ts := now.UnixMicro()
-	if params != nil && params.HasTimestamp {
-		ts = params.Timestamp
-	}
-	cl := consistencyOf(params)
-	var muts []*storage.Mutation
-	for _, e := range entries {
-		var stmt cql.Statement
-		values := e.Values
-		sess := *s
-		if e.Prepared {
-			ps, ok := p.Lookup(e.ID)
-			if !ok {
-				return nil, cqlerr.UnpreparedID(e.ID)
-			}
-			stmt = ps.Stmt
-			if ps.Keyspace != "" {
-				sess.Keyspace = ps.Keyspace
-			}
-			if len(values) != len(ps.Vars) {
-				return nil, cqlerr.Invalidf("There were %d markers(?) in CQL but %d bound variables", len(ps.Vars), len(values))
-			}
-		} else {
-			var err error
-			stmt, err = cql.Parse(e.Query)
-			if err != nil {
-				return nil, syntaxErr(err)
-			}
-			if n := len(cql.BindMarkers(stmt)); n != len(values) {
-				return nil, cqlerr.Invalidf("There were %d markers(?) in CQL but %d bound variables", n, len(values))
-			}
-		}
-		c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: cl}
-		if conditionsOf(stmt) != nil {
-			return nil, cqlerr.Invalidf("Conditional statements in batches are not supported by ringdb yet")
-		}
-		m, err := p.modification(c, &sess, stmt, ts)
-		if err != nil {
-			return nil, err
-		}
-		muts = append(muts, m...)
-	}
-	wt := WriteBatch
-	if batchType == 1 {
-		wt = WriteUnloggedBatch
-	}
-	if err := p.apply(ctx, muts, cl, wt); err != nil {
-		return nil, err
-	}
-	return &Result{Kind: ResultVoid}, nil
 }
 
 // consistencyOf returns the request's consistency level (ONE if absent).

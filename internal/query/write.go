@@ -31,53 +31,14 @@ func (p *Processor) modify(ctx context.Context, c *evalCtx, s *Session, stmt cql
 	if params != nil && params.HasTimestamp {
 		ts = params.Timestamp
 	}
-	if cond := conditionsOf(stmt); cond != nil {
-		return p.conditional(ctx, c, s, stmt, ts, cond)
+	if conditionsOf(stmt) != nil {
+		return p.conditional(ctx, c, s, stmt, ts)
 	}
 	muts, err := p.modification(c, s, stmt, ts)
 	if err != nil {
 		return nil, err
 	}
 	if err := p.apply(ctx, muts, c.cl, WriteSimple); err != nil {
-		return nil, err
-	}
-	return &Result{Kind: ResultVoid}, nil
-}
-
-// batchStmt executes a BEGIN BATCH ... APPLY BATCH statement atomically.
-func (p *Processor) batchStmt(c *evalCtx, s *Session, b *cql.BatchStatement, params *Params) (*Result, error) {
-	if b.Type == cql.BatchCounter {
-		return nil, cqlerr.Invalidf("Counter batches are not supported: ringdb has no counter columns yet")
-	}
-	ts := c.now.UnixMicro()
-	if params != nil && params.HasTimestamp {
-		ts = params.Timestamp
-	}
-	if b.Using.Timestamp != nil {
-		v, unset, err := c.bigintTerm(b.Using.Timestamp, "[timestamp]")
-		if err != nil {
-			return nil, err
-		}
-		if !unset {
-			ts = v
-		}
-	}
-	var muts []*storage.Mutation
-	for _, st := range b.Statements {
-		if conditionsOf(st) != nil {
-			return nil, cqlerr.Invalidf("Conditional statements in batches are not supported by ringdb yet")
-		}
-		m, err := p.modification(c, s, st, ts)
-		if err != nil {
-			return nil, err
-		}
-		muts = append(muts, m...)
-	}
-	wt := WriteBatch
-	if b.Type == cql.BatchUnlogged {
-		wt = WriteUnloggedBatch
-	}
-	if err := p.apply(c.ctx, muts, c.cl, wt); err != nil {
 		return nil, err
 	}
 	return &Result{Kind: ResultVoid}, nil
@@ -221,20 +182,13 @@ func (p *Processor) insert(c *evalCtx, s *Session, st *cql.InsertStatement, ts i
 			others = append(others, setCol{col, st.Values[i]})
 		}
 	}
-	for i, v := range pk {
-		if v == nil {
-			return nil, cqlerr.Invalidf("Some partition key parts are missing: %s", t.PartitionKey[i].Name)
-		}
+	if err := checkInsertKey(t, st); err != nil {
+		return nil, err
 	}
 	onlyStatic := len(others) > 0
 	for _, o := range others {
 		if o.col.Kind != schema.Static {
 			onlyStatic = false
-		}
-	}
-	for i, v := range ck {
-		if v == nil && !onlyStatic {
-			return nil, cqlerr.Invalidf("Some clustering keys are missing: %s", t.Clustering[i].Name)
 		}
 	}
 	if err := checkKeySize(pk); err != nil {
@@ -368,10 +322,12 @@ func (p *Processor) rowKeys(c *evalCtx, t *schema.Table, where []cql.Relation, a
 		return nil, nil, nil, false, cqlerr.Invalidf("The token function cannot be used in WHERE clauses for UPDATE and DELETE statements")
 	}
 	if !r.pkFull {
+		given := map[string]bool{}
 		for _, c := range t.PartitionKey {
-			if r.pkValues[c.Position] == nil {
-				return nil, nil, nil, false, cqlerr.Invalidf("Some partition key parts are missing: %s", c.Name)
-			}
+			given[c.Name] = r.pkValues[c.Position] != nil
+		}
+		if missing := missingColumns(t.PartitionKey, given); missing != "" {
+			return nil, nil, nil, false, cqlerr.Invalidf("Some partition key parts are missing: %s", missing)
 		}
 	}
 	if len(r.filters) > 0 {
@@ -397,10 +353,8 @@ func (p *Processor) rowKeys(c *evalCtx, t *schema.Table, where []cql.Relation, a
 		return keys, prefixes, nil, true, nil
 	}
 	if !allowRange {
-		for i, col := range t.Clustering {
-			if i >= len(r.ckPrefix) {
-				return nil, nil, nil, false, cqlerr.Invalidf("Some clustering keys are missing: %s", col.Name)
-			}
+		if len(r.ckPrefix) < len(t.Clustering) {
+			return nil, nil, nil, false, cqlerr.Invalidf("Some clustering keys are missing: %s", missingColumns(t.Clustering[len(r.ckPrefix):], nil))
 		}
 	}
 	if len(r.ckPrefix) == 0 && !r.sliceStart.set && !r.sliceEnd.set {
@@ -680,7 +634,7 @@ func (p *Processor) delete(c *evalCtx, s *Session, st *cql.DeleteStatement, ts i
 		return nil, err
 	}
 	w.ttl, w.expiresAt = 0, 0
-	keys, cks, slices, full, err := p.rowKeys(c, t, st.Where, len(st.Columns) == 0)
+	keys, cks, slices, full, err := p.rowKeys(c, t, st.Where, true)
 	if err != nil {
 		return nil, err
 	}
@@ -704,7 +658,7 @@ func (p *Processor) delete(c *evalCtx, s *Session, st *cql.DeleteStatement, ts i
 				}
 			}
 			if !full && !onlyStatic && len(t.Clustering) > 0 {
-				return nil, cqlerr.Invalidf("Some clustering keys are missing: %s", t.Clustering[0].Name)
+				return nil, cqlerr.Invalidf("Range deletions are not supported for specific columns")
 			}
 			targets := cks
 			if len(t.Clustering) == 0 {
