@@ -5,7 +5,9 @@
 // (gossiped version, push on change, pull on mismatch, merge), lists peers
 // for system.peers, turns membership changes into client EVENTs and
 // membership audit records, and implements the admin API's view of the
-// cluster (nodetool).
+// cluster (nodetool). WaitSettled tells a (re)starting node when gossip has
+// marked its peers up, so that it serves clients only then; the ring
+// members are saved in storage for that purpose.
 //
 // It owns no sockets itself (messaging does) and never parses CQL.
 package cluster
