@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -298,38 +297,18 @@ func (p *memPartition) read(r *partitionReader, q PartitionQuery, nowSec int64, 
 		rows = rows[1:]
 	}
 	r.row.Static = false
-	all := [1]Slice{}
-	sl := q.Slices
-	if sl == nil {
-		sl = all[:]
-	}
 	count := 0
-	for i := range sl {
-		s := &sl[i]
-		if q.Reversed {
-			s = &sl[len(sl)-1-i]
+	visit := func(k []byte, frag *rowFragment) bool {
+		if !r.liveRow(frag, r.deletionAt(k, false), nowSec) {
+			return true
 		}
-		r.sLo = appendStartKey(r.sLo[:0], r.rowPfx, s.Start)
-		r.sHi = appendEndKey(r.sHi[:0], r.rowPfx, s.End)
-		if bytes.Compare(r.sLo, r.sHi) >= 0 {
-			continue
-		}
-		lo := sort.Search(len(rows), func(j int) bool { return !rowBefore(rows[j].clustering, r.sLo) })
-		hi := sort.Search(len(rows), func(j int) bool { return !rowBefore(rows[j].clustering, r.sHi) })
-		for n := lo; n < hi; n++ {
-			j := n
-			if q.Reversed {
-				j = hi - 1 - (n - lo)
-			}
-			mr := &rows[j]
-			r.key = append(append(r.key[:0], r.rowPfx...), mr.clustering...)
-			if r.liveRow(&mr.frag, r.deletionAt(r.key, false), nowSec) {
-				r.row.Clustering = mr.clustering
-				count++
-				if !fn(&r.row) || (q.Limit > 0 && count >= q.Limit) {
-					return
-				}
-			}
+		r.row.Clustering = k[len(r.rowPfx):]
+		count++
+		return fn(&r.row) && (q.Limit <= 0 || count < q.Limit)
+	}
+	for i := range sliceCount(&q) {
+		if r.sliceBounds(&q, i) && !memRowSource(rows).rows(r, r.sLo, r.sHi, q.Reversed, visit) {
+			return
 		}
 	}
 }

@@ -171,54 +171,20 @@ func (r *partitionReader) read(it *pebble.Iterator, q PartitionQuery, nowSec int
 		}
 	}
 	r.row.Static = false
-	all := [1]Slice{}
-	sl := q.Slices
-	if sl == nil {
-		sl = all[:]
-	}
 	count := 0
-	for i := range sl {
-		s := &sl[i]
-		if q.Reversed {
-			s = &sl[len(sl)-1-i]
+	visit := func(k []byte, frag *rowFragment) bool {
+		if !r.liveRow(frag, r.deletionAt(k, false), nowSec) {
+			return true
 		}
-		r.sLo = appendStartKey(r.sLo[:0], r.rowPfx, s.Start)
-		r.sHi = appendEndKey(r.sHi[:0], r.rowPfx, s.End)
-		if bytes.Compare(r.sLo, r.sHi) >= 0 {
+		r.row.Clustering = k[len(r.rowPfx):]
+		count++
+		return fn(&r.row) && (q.Limit <= 0 || count < q.Limit)
+	}
+	for i := range sliceCount(&q) {
+		if !r.sliceBounds(&q, i) {
 			continue
 		}
-		var ok bool
-		if q.Reversed {
-			ok = it.SeekLT(r.sHi)
-		} else {
-			ok = it.SeekGE(r.sLo)
-		}
-		for ok {
-			k := it.Key()
-			if q.Reversed {
-				if bytes.Compare(k, r.sLo) < 0 {
-					break
-				}
-			} else if bytes.Compare(k, r.sHi) >= 0 {
-				break
-			}
-			if err := decodeRow(it.Value(), &r.frag); err != nil {
-				return err
-			}
-			if r.liveRow(&r.frag, r.deletionAt(k, false), nowSec) {
-				r.row.Clustering = k[len(r.rowPfx):]
-				count++
-				if !fn(&r.row) || (q.Limit > 0 && count >= q.Limit) {
-					return nil
-				}
-			}
-			if q.Reversed {
-				ok = it.Prev()
-			} else {
-				ok = it.Next()
-			}
-		}
-		if err := it.Error(); err != nil {
+		if more, err := (pebbleRows{it}).rows(r, r.sLo, r.sHi, q.Reversed, visit); err != nil || !more {
 			return err
 		}
 	}

@@ -179,11 +179,6 @@ func (r *partitionReader) readRawQuery(it *pebble.Iterator, q PartitionQuery, no
 			return nil, err
 		}
 	}
-	all := [1]Slice{}
-	sl := q.Slices
-	if sl == nil {
-		sl = all[:]
-	}
 	firstRow := 0
 	if b.m != nil {
 		firstRow = 1
@@ -197,65 +192,33 @@ func (r *partitionReader) readRawQuery(it *pebble.Iterator, q PartitionQuery, no
 		rtUsed = rtUsedBuf[:len(r.rtIv)]
 	}
 	count := 0
-	done := false
-	for i := range sl {
-		s := &sl[i]
-		if q.Reversed {
-			s = &sl[len(sl)-1-i]
+	visit := func(k []byte, frag *rowFragment) bool {
+		d := r.deletionAt(k, false)
+		live := r.liveRow(frag, d, nowSec)
+		normalizeRaw(frag, d, nowSec, gcBefore)
+		if !frag.isEmpty() {
+			b.addRow(false, k[len(r.rowPfx):], frag)
 		}
-		r.sLo = appendStartKey(r.sLo[:0], r.rowPfx, s.Start)
-		r.sHi = appendEndKey(r.sHi[:0], r.rowPfx, s.End)
-		if bytes.Compare(r.sLo, r.sHi) >= 0 {
+		if live {
+			count++
+		}
+		return q.Limit <= 0 || count < q.Limit
+	}
+	more := true
+	for i := range sliceCount(&q) {
+		if !r.sliceBounds(&q, i) {
 			continue
 		}
 		for j := range r.rtIv {
 			iv := &r.rtIv[j]
 			if bytes.Compare(iv.lo, r.sHi) < 0 && bytes.Compare(r.sLo, iv.hi) < 0 {
-				rtUsed[j] = true
+				rtUsed[j] = true // the range tombstone overlaps a slice of q
 			}
 		}
-		if done {
-			continue
-		}
-		var ok bool
-		if q.Reversed {
-			ok = it.SeekLT(r.sHi)
-		} else {
-			ok = it.SeekGE(r.sLo)
-		}
-		for ok {
-			k := it.Key()
-			if q.Reversed {
-				if bytes.Compare(k, r.sLo) < 0 {
-					break
-				}
-			} else if bytes.Compare(k, r.sHi) >= 0 {
-				break
-			}
-			if err := decodeRow(it.Value(), &r.frag); err != nil {
+		if more {
+			if more, err = (pebbleRows{it}).rows(r, r.sLo, r.sHi, q.Reversed, visit); err != nil {
 				return nil, err
 			}
-			d := r.deletionAt(k, false)
-			live := r.liveRow(&r.frag, d, nowSec)
-			normalizeRaw(&r.frag, d, nowSec, gcBefore)
-			if !r.frag.isEmpty() {
-				b.addRow(false, k[len(r.rowPfx):], &r.frag)
-			}
-			if live {
-				count++
-				if q.Limit > 0 && count >= q.Limit {
-					done = true
-					break
-				}
-			}
-			if q.Reversed {
-				ok = it.Prev()
-			} else {
-				ok = it.Next()
-			}
-		}
-		if err := it.Error(); err != nil {
-			return nil, err
 		}
 	}
 	b.finish()
