@@ -1,0 +1,150 @@
+package query
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ringdb/ringdb/internal/cqlerr"
+	"github.com/ringdb/ringdb/internal/protocol/frame"
+	"github.com/ringdb/ringdb/internal/schema"
+	"github.com/ringdb/ringdb/internal/types"
+)
+
+const casTable = "CREATE TABLE t (k int, c int, s text STATIC, v text, PRIMARY KEY (k, c))"
+
+// TestConditionalBatchIfNotExists: a batch of IF NOT EXISTS inserts into
+// one partition applies when no row exists; else nothing is written and
+// the result is [applied] = false with every column of the rows found.
+func TestConditionalBatchIfNotExists(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	tp.exec(casTable)
+	batch := "BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 1, 'a') IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (1, 2, 'b') IF NOT EXISTS; APPLY BATCH"
+	wantRows(t, tp.rows(batch), "[applied]", "True")
+	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "1 | a", "2 | b")
+
+	tp.exec("UPDATE t SET s = 'st' WHERE k = 1")
+	wantRows(t, tp.rows("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 2, 'x') IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (1, 3, 'y') IF NOT EXISTS; APPLY BATCH"),
+		// Only the regular row is written, so the static column is not
+		// read back (Cassandra's CQL3CasRequest.columnsToRead).
+		"[applied] | k | c | s | v", "False | 1 | 2 | null | b")
+	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "1 | a", "2 | b")
+	wantRows(t, tp.rows(batch), "[applied] | k | c | s | v", "False | 1 | 1 | null | a", "False | 1 | 2 | null | b")
+}
+
+// TestConditionalBatchColumnConditions: with column conditions only, a
+// failed batch returns the primary key and the conditioned columns of the
+// rows read; a condition on an absent row gives [applied] alone.
+func TestConditionalBatchColumnConditions(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	tp.exec(casTable)
+	tp.exec("INSERT INTO t (k, c, s, v) VALUES (1, 1, 'st', 'a')")
+	tp.exec("INSERT INTO t (k, c, v) VALUES (1, 2, 'b')")
+	wantRows(t, tp.rows("BEGIN BATCH UPDATE t SET v = 'x' WHERE k = 1 AND c = 1 IF v = 'a'; UPDATE t SET v = 'y' WHERE k = 1 AND c = 2 IF v = 'zz'; APPLY BATCH"),
+		"[applied] | k | c | v", "False | 1 | 1 | a", "False | 1 | 2 | b")
+	wantRows(t, tp.rows("BEGIN BATCH UPDATE t SET v = 'x' WHERE k = 1 AND c = 1 IF v = 'a' AND s = 'no'; APPLY BATCH"),
+		"[applied] | k | c | v | s", "False | 1 | 1 | a | st")
+	wantRows(t, tp.rows("BEGIN BATCH UPDATE t SET v = 'x' WHERE k = 1 AND c = 9 IF v = 'a'; APPLY BATCH"), "[applied]", "False")
+	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "1 | a", "2 | b")
+
+	// All conditions hold: every statement applies, unconditional ones too.
+	wantRows(t, tp.rows("BEGIN BATCH UPDATE t SET v = 'x' WHERE k = 1 AND c = 1 IF v = 'a'; UPDATE t SET v = 'y' WHERE k = 1 AND c = 2 IF s = 'st'; INSERT INTO t (k, c, v) VALUES (1, 3, 'z'); DELETE FROM t WHERE k = 1 AND c = 1; APPLY BATCH"),
+		"[applied]", "True")
+	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "2 | y", "3 | z")
+}
+
+// TestConditionalBatchErrors: Cassandra's refusals of conditional batches.
+func TestConditionalBatchErrors(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	tp.exec(casTable)
+	tp.exec("CREATE TABLE u (k int PRIMARY KEY, v text)")
+	for _, tc := range []struct{ q, err string }{
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO t (k, c) VALUES (2, 1) IF NOT EXISTS; APPLY BATCH",
+			"Batch with conditions cannot span multiple partitions"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO t (k, c) VALUES (2, 1); APPLY BATCH",
+			"Batch with conditions cannot span multiple partitions"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; UPDATE t SET v = 'a' WHERE k IN (1) AND c = 2; APPLY BATCH",
+			"Batch with conditions cannot span multiple partitions (you cannot use IN on the partition key)"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; UPDATE t SET v = 'a' WHERE k = 1 AND c IN (2, 3); APPLY BATCH",
+			"IN on the clustering key columns is not supported with conditional updates"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO u (k) VALUES (1); APPLY BATCH",
+			"Batch with conditions cannot span multiple tables"},
+		{"BEGIN BATCH USING TIMESTAMP 10 INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; APPLY BATCH",
+			"Cannot provide custom timestamp for conditional BATCH"},
+		{"BEGIN BATCH USING TIMESTAMP 10 INSERT INTO t (k, c) VALUES (1, 1) USING TIMESTAMP 5; APPLY BATCH",
+			"Timestamp must be set either on BATCH or individual statements"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS USING TIMESTAMP 5; APPLY BATCH",
+			"Cannot provide custom timestamp for conditional updates"},
+		{"INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS USING TIMESTAMP 5",
+			"Cannot provide custom timestamp for conditional updates"},
+		{"UPDATE t USING TIMESTAMP 5 SET v = 'a' WHERE k = 1 AND c = 1 IF v = 'b'",
+			"Cannot provide custom timestamp for conditional updates"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; UPDATE t SET v = 'a' WHERE k = 1 AND c = 1 IF EXISTS; APPLY BATCH",
+			"Cannot mix IF EXISTS and IF NOT EXISTS conditions for the same row"},
+		{"BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; UPDATE t SET v = 'a' WHERE k = 1 AND c = 1 IF v = 'b'; APPLY BATCH",
+			"Cannot mix IF conditions and IF NOT EXISTS for the same row"},
+		{"BEGIN BATCH UPDATE t SET v = 'a' WHERE k = 1 AND c = 1 IF v = 'b'; UPDATE t SET v = 'a' WHERE k = 1 AND c = 1 IF EXISTS; APPLY BATCH",
+			"Cannot mix IF conditions and IF EXISTS for the same row"},
+		{"UPDATE t SET v = 'a' WHERE k IN (1, 2) AND c = 1 IF v = 'b'",
+			"IN on the partition key is not supported with conditional updates"},
+		{"DELETE FROM t WHERE k = 1 AND c IN (1, 2) IF v = 'b'",
+			"IN on the clustering key columns is not supported with conditional deletions"},
+	} {
+		_, err := tp.query(tc.q)
+		wantErr(t, err, cqlerr.Invalid, tc.err)
+	}
+	wantRows(t, tp.rows("SELECT count(*) FROM t"), "count", "0")
+}
+
+// TestConditionalStaticRow: conditions on static columns are checked
+// against the static row, which exists without any clustering row.
+func TestConditionalStaticRow(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	tp.exec(casTable)
+	wantRows(t, tp.rows("INSERT INTO t (k, s) VALUES (1, 'a') IF NOT EXISTS"), "[applied]", "True")
+	wantRows(t, tp.rows("INSERT INTO t (k, s) VALUES (1, 'b') IF NOT EXISTS"), "[applied] | k | c | s | v", "False | 1 | null | a | null")
+	wantRows(t, tp.rows("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 1, 'x') IF NOT EXISTS; UPDATE t SET s = 'c' WHERE k = 1 IF s = 'a'; APPLY BATCH"),
+		"[applied]", "True")
+	wantRows(t, tp.rows("SELECT c, s, v FROM t WHERE k = 1"), "c | s | v", "1 | c | x")
+	wantRows(t, tp.rows("UPDATE t SET v = 'y' WHERE k = 1 AND c = 1 IF s = 'nope'"), "[applied] | s", "False | c")
+}
+
+// TestConditionalBatchMessage: a BATCH message of prepared conditional
+// statements is one compare-and-set, each statement with its own values.
+func TestConditionalBatchMessage(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	tp.exec(casTable)
+	ps, err := tp.p.Prepare(context.Background(), tp.s, "INSERT INTO t (k, c, v) VALUES (?, ?, ?) IF NOT EXISTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(c int32, v string) BatchEntry {
+		return BatchEntry{Prepared: true, ID: ps.ID, Values: []frame.Value{{Bytes: types.IntValue(1)}, {Bytes: types.IntValue(c)}, {Bytes: types.TextValue(v)}}}
+	}
+	params := &Params{Consistency: frame.One}
+	res, err := tp.p.Batch(context.Background(), tp.s, 1, []BatchEntry{entry(1, "a"), entry(2, "b")}, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "[applied]", "True")
+	res, err = tp.p.Batch(context.Background(), tp.s, 0, []BatchEntry{entry(2, "x"), entry(3, "y")}, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "[applied] | k | c | s | v", "False | 1 | 2 | null | b")
+	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "1 | a", "2 | b")
+}
+
+// TestConditionalBatchReplicated: on a keyspace whose writes would need
+// Paxos across replicas, conditional batches are refused like single
+// conditional statements.
+func TestConditionalBatchReplicated(t *testing.T) {
+	tp := newTestProc(t, Options{ReplicatedLWT: func(k *schema.Keyspace) bool { return k.Name == "ks" }})
+	tp.exec(casTable)
+	want := "Conditional updates (IF ...) on keyspace ks need Paxos across its replicas, which ringdb does not implement yet"
+	_, err := tp.query("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")
+	wantErr(t, err, cqlerr.Invalid, want)
+	_, err = tp.query("INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS")
+	wantErr(t, err, cqlerr.Invalid, want)
+	tp.exec("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1); INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")
+	wantRows(t, tp.rows("SELECT count(*) FROM t"), "count", "2")
+}
