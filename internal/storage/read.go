@@ -172,14 +172,7 @@ func (r *partitionReader) read(it *pebble.Iterator, q PartitionQuery, nowSec int
 	}
 	r.row.Static = false
 	count := 0
-	visit := func(k []byte, frag *rowFragment) bool {
-		if !r.liveRow(frag, r.deletionAt(k, false), nowSec) {
-			return true
-		}
-		r.row.Clustering = k[len(r.rowPfx):]
-		count++
-		return fn(&r.row) && (q.Limit <= 0 || count < q.Limit)
-	}
+	visit := func(k []byte, frag *rowFragment) bool { return r.emitLive(k, frag, nowSec, q.Limit, &count, fn) }
 	for i := range sliceCount(&q) {
 		if !r.sliceBounds(&q, i) {
 			continue

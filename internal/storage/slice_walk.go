@@ -93,3 +93,15 @@ func (m memRowSource) rows(r *partitionReader, lo, hi []byte, reversed bool, fn 
 	}
 	return true
 }
+
+// emitLive passes the row at key k to fn if it is live at nowSec, counting
+// it; it reports whether the read goes on (fn wants more and the count is
+// below limit, 0 meaning no limit).
+func (r *partitionReader) emitLive(k []byte, frag *rowFragment, nowSec int64, limit int, count *int, fn func(*Row) bool) bool {
+	if !r.liveRow(frag, r.deletionAt(k, false), nowSec) {
+		return true
+	}
+	r.row.Clustering = k[len(r.rowPfx):]
+	*count++
+	return fn(&r.row) && (limit <= 0 || *count < limit)
+}
