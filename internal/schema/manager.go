@@ -452,6 +452,9 @@ func BuildTable(k *Keyspace, d TableDef) (*Table, error) {
 		if err != nil {
 			return nil, cqlerr.Invalidf("%v", err)
 		}
+		if err := checkNonFrozenUDT(typ); err != nil {
+			return nil, err
+		}
 		if kind != Regular && kind != Static {
 			if def.Static {
 				return nil, cqlerr.Invalidf("Static column %s cannot be part of the PRIMARY KEY", name)
@@ -622,6 +625,9 @@ func (m *Manager) AlterTable(ks, name string, a TableAlter) (bool, error) {
 				if err != nil {
 					return false, cqlerr.Invalidf("%v", err)
 				}
+				if err := checkNonFrozenUDT(typ); err != nil {
+					return false, err
+				}
 				kind := Regular
 				if def.Static {
 					if len(t.Clustering) == 0 {
@@ -726,9 +732,11 @@ func (m *Manager) CreateType(ks, name string, fields []TypeField, ifNotExists bo
 		seen := map[string]bool{}
 		for _, f := range fields {
 			if seen[f.Name] {
-				return false, cqlerr.Invalidf("Duplicate field name %s in type %s", f.Name, name)
+				return false, cqlerr.Invalidf("Duplicate field name '%s' in type '%s'", f.Name, name)
 			}
 			seen[f.Name] = true
+		}
+		for _, f := range fields {
 			ft, err := types.Parse(f.Type, ks, resolver(k))
 			if err != nil {
 				return false, cqlerr.Invalidf("%v", err)
@@ -736,8 +744,8 @@ func (m *Manager) CreateType(ks, name string, fields []TypeField, ifNotExists bo
 			if ft.Kind == types.UDT && ft.Name == name {
 				return false, cqlerr.Invalidf("Type %s cannot refer to itself", name)
 			}
-			if ft.IsMultiCell() {
-				return false, cqlerr.Invalidf("Non-frozen UDTs and collections are not allowed inside collections or UDTs: %s", f.Type)
+			if err := checkFieldType(ft); err != nil {
+				return false, err
 			}
 			t.FieldNames = append(t.FieldNames, f.Name)
 			t.Elems = append(t.Elems, ft)
@@ -748,6 +756,47 @@ func (m *Manager) CreateType(ks, name string, fields []TypeField, ifNotExists bo
 		s.Keyspaces[ks] = k
 		return true, nil
 	})
+}
+
+// checkFieldType refuses the field types Cassandra 4.0 refuses in a user
+// type: counters and non-frozen UDTs. Non-frozen collections are allowed:
+// the UDT is frozen (with its fields) wherever it is stored, and a table
+// may not use it non-frozen (see checkNonFrozenUDT).
+func checkFieldType(ft *types.Type) error {
+	if ft.Kind == types.Counter {
+		return cqlerr.Invalidf("A user type cannot contain counters")
+	}
+	if ft.Kind == types.UDT && ft.IsMultiCell() {
+		return cqlerr.Invalidf("A user type cannot contain non-frozen UDTs")
+	}
+	return nil
+}
+
+// checkNonFrozenUDT refuses a non-frozen UDT column whose type has a
+// non-frozen collection field, as Cassandra does.
+func checkNonFrozenUDT(t *types.Type) error {
+	if t.Kind != types.UDT || !t.IsMultiCell() {
+		return nil
+	}
+	for _, f := range t.Elems {
+		if f.IsMultiCell() {
+			return cqlerr.Invalidf("Non-frozen UDTs with nested non-frozen collections are not supported")
+		}
+	}
+	return nil
+}
+
+// nonFrozenUser returns the name of a table of k with a non-frozen column
+// of user type name ("" when there is none).
+func nonFrozenUser(k *Keyspace, name string) string {
+	for _, tn := range k.TableNames() {
+		for _, c := range k.Tables[tn].All {
+			if c.Type.Kind == types.UDT && c.Type.IsMultiCell() && c.Type.Name == name {
+				return tn
+			}
+		}
+	}
+	return ""
 }
 
 // DropType drops a user-defined type that no table or type uses.
@@ -943,8 +992,13 @@ func (m *Manager) AlterType(ks, name string, add *TypeField, renames [][2]string
 			if err != nil {
 				return false, cqlerr.Invalidf("%v", err)
 			}
+			if err := checkFieldType(ft); err != nil {
+				return false, err
+			}
 			if ft.IsMultiCell() {
-				return false, cqlerr.Invalidf("Non-frozen UDTs and collections are not allowed inside collections or UDTs: %s", add.Type)
+				if tn := nonFrozenUser(k, name); tn != "" {
+					return false, cqlerr.Invalidf("Cannot add non-frozen field %s of type %s to user type %s.%s: table %s.%s uses it as a non-frozen type, and non-frozen UDTs with nested non-frozen collections are not supported", add.Name, ft, ks, name, ks, tn)
+				}
 			}
 			t.FieldNames = append(t.FieldNames, add.Name)
 			t.Elems = append(t.Elems, ft)

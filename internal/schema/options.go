@@ -130,10 +130,9 @@ func (o *Options) Set(name string, v OptionValue) error {
 	case "compression":
 		var m map[string]string
 		if m, err = mapv(); err == nil {
-			if c := m["class"]; c != "" && !strings.Contains(c, ".") {
-				m["class"] = "org.apache.cassandra.io.compress." + c
+			if m, err = compressionParams(m); err == nil {
+				o.Compression = m
 			}
-			o.Compression = m
 		}
 	case "crc_check_chance":
 		o.CRCCheckChance, err = num()
