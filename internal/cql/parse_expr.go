@@ -541,7 +541,7 @@ func (p *parser) typeRef() TypeRef {
 	t := p.peek()
 	if t.kind == tString {
 		p.next()
-		return TypeRef{Name: t.val, Custom: true}
+		return TypeRef{Name: qualifyCustomType(t.val), Custom: true}
 	}
 	if t.kind == tIdent && p.peekN(1).isPunct("<") {
 		switch t.val {

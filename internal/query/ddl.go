@@ -65,8 +65,14 @@ func (p *Processor) ddl(c *evalCtx, s *Session, stmt cql.Statement) (*Result, er
 		if st.PrimaryKeyDecls > 1 {
 			return nil, cqlerr.Invalidf("Multiple PRIMARY KEYs specified (exactly one required)")
 		}
+		if st.CompactStorage {
+			// Cassandra 4.0 still creates COMPACT STORAGE tables (for
+			// upgrades from 3.x); ringdb has no compact table semantics,
+			// so it refuses rather than create an ordinary table.
+			return nil, cqlerr.Invalidf("COMPACT STORAGE tables are not supported by ringdb: create the table without WITH COMPACT STORAGE")
+		}
 		d := schema.TableDef{Keyspace: k, Name: st.Table.Name, PartitionKey: st.PartitionKey, Clustering: st.Clustering,
-			Desc: map[string]bool{}, CompactStorage: st.CompactStorage, Options: map[string]schema.OptionValue{}}
+			Desc: map[string]bool{}, Options: map[string]schema.OptionValue{}}
 		for _, cd := range st.Columns {
 			d.Columns = append(d.Columns, schema.ColumnDef{Name: cd.Name, Type: typeRefString(cd.Type), Static: cd.Static})
 		}

@@ -93,7 +93,8 @@ type Table struct {
 	Virtual bool
 	// HasStatic is true when the table has a static column.
 	HasStatic bool
-	// CompactStorage records WITH COMPACT STORAGE (accepted and shown only).
+	// CompactStorage records WITH COMPACT STORAGE of a table created
+	// before ringdb refused it (kept so old schemas still load).
 	CompactStorage bool
 	// Modified is when the definition last changed (micros), for schema
 	// merges between nodes: the newer definition wins.
