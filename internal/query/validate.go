@@ -120,13 +120,18 @@ func checkInsertKey(t *schema.Table, st *cql.InsertStatement) error {
 		return nil // the key is in the JSON value
 	}
 	given := map[string]bool{}
+	for _, name := range st.Columns {
+		if given[name] {
+			return cqlerr.Invalidf("The column names contains duplicates")
+		}
+		given[name] = true
+	}
 	statics, regulars, clustering := 0, 0, 0
 	for _, name := range st.Columns {
 		col := t.Column(name)
 		if col == nil {
 			return cqlerr.Invalidf("Undefined column name %s", name)
 		}
-		given[name] = true
 		switch col.Kind {
 		case schema.Static:
 			statics++

@@ -24,6 +24,7 @@ func TestPrepareRefusesMissingKey(t *testing.T) {
 		{"INSERT INTO t (k1, k2, c2, v) VALUES (?, ?, ?, ?)", "Some clustering keys are missing: c1"},
 		{"INSERT INTO t (k1, k2, c1, s) VALUES (?, ?, ?, ?)", "Some clustering keys are missing: c2"},
 		{"INSERT INTO t (k1, k2, nope) VALUES (?, ?, ?)", "Undefined column name nope"},
+		{"INSERT INTO t (k1, v, v) VALUES (?, ?, ?)", "The column names contains duplicates"},
 		{"UPDATE t SET v = ? WHERE c1 = ? AND c2 = ?", "Some partition key parts are missing: k1, k2"},
 		{"UPDATE t SET v = ? WHERE k1 = ? AND c1 = ? AND c2 = ?", "Some partition key parts are missing: k2"},
 		{"UPDATE t SET v = ? WHERE k1 = ? AND k2 = ?", "Some clustering keys are missing: c1, c2"},

@@ -158,7 +158,7 @@ func (p *Processor) insert(c *evalCtx, s *Session, st *cql.InsertStatement, ts i
 			return nil, cqlerr.Invalidf("Undefined column name %s", name)
 		}
 		if seen[name] {
-			return nil, cqlerr.Invalidf("Multiple definitions found for column %s", name)
+			return nil, cqlerr.Invalidf("The column names contains duplicates")
 		}
 		seen[name] = true
 		switch col.Kind {
