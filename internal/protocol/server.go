@@ -632,7 +632,7 @@ func (c *conn) handle(h frame.Header, body []byte) {
 		}
 		entries := make([]query.BatchEntry, len(b.Statements))
 		for i, st := range b.Statements {
-			entries[i] = query.BatchEntry{Query: st.Query, ID: st.ID, Prepared: st.Prepared, Values: st.Values}
+			entries[i] = query.BatchEntry{Query: st.Query, ID: st.ID, Prepared: st.Prepared, Values: toValues(st.Values)}
 		}
 		params := &query.Params{Consistency: b.Consistency, SerialConsistency: b.SerialConsistency, Timestamp: b.DefaultTimestamp, HasTimestamp: b.HasTimestamp}
 		res, err = p.Batch(ctx, &sess, b.Type, entries, params)
@@ -669,9 +669,21 @@ func (c *conn) handle(h frame.Header, body []byte) {
 }
 
 func toParams(q *frame.QueryParams) *query.Params {
-	return &query.Params{Consistency: q.Consistency, Values: q.Values, Names: q.Names, PageSize: q.PageSize,
+	return &query.Params{Consistency: q.Consistency, Values: toValues(q.Values), Names: q.Names, PageSize: q.PageSize,
 		PagingState: q.PagingState, SerialConsistency: q.SerialConsistency, Timestamp: q.DefaultTimestamp,
 		HasTimestamp: q.HasTimestamp, SkipMetadata: q.SkipMetadata}
+}
+
+// toValues converts decoded bound values to the processor's type.
+func toValues(vs []frame.Value) []query.Value {
+	if vs == nil {
+		return nil
+	}
+	out := make([]query.Value, len(vs))
+	for i, v := range vs {
+		out[i] = query.Value(v)
+	}
+	return out
 }
 
 func toSpecs(cols []query.ColumnSpec) []frame.ColumnSpec {

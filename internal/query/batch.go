@@ -3,9 +3,9 @@ package query
 import (
 	"context"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 )
@@ -122,7 +122,7 @@ func (p *Processor) batchStmt(c *evalCtx, s *Session, b *cql.BatchStatement, par
 // runBatch executes checked batch statements: as one compare-and-set when
 // any has conditions, else by applying all their mutations at once (after
 // the batch size checks).
-func (p *Processor) runBatch(ctx context.Context, items []batchItem, unlogged bool, cl frame.Consistency) (*Result, error) {
+func (p *Processor) runBatch(ctx context.Context, items []batchItem, unlogged bool, cl consistency.Level) (*Result, error) {
 	conditional := false
 	for _, it := range items {
 		if conditionsOf(it.stmt) == nil {

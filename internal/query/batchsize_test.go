@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 )
 
 // batchOf builds a BEGIN BATCH of the given statements.
@@ -79,7 +79,7 @@ func TestBatchSizeWarningOptions(t *testing.T) {
 		{Query: "INSERT INTO a (k, v) VALUES (?, ?)", Values: vals(1, 1)},
 		{Query: "UPDATE a SET v = ? WHERE k = ?", Values: vals(2, 2)},
 	}
-	res, err := tp.p.Batch(context.Background(), tp.s, 1, entries, &Params{Consistency: frame.One})
+	res, err := tp.p.Batch(context.Background(), tp.s, 1, entries, &Params{Consistency: consistency.One})
 	if err != nil {
 		t.Fatal(err)
 	}

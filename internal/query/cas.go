@@ -5,9 +5,9 @@ import (
 	"context"
 	"sort"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
@@ -282,7 +282,7 @@ func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error
 		return nil, err
 	}
 	if applied {
-		if err := p.apply(ctx, req.muts, frame.All, WriteCAS); err != nil {
+		if err := p.apply(ctx, req.muts, consistency.All, WriteCAS); err != nil {
 			return nil, err
 		}
 	}
@@ -318,7 +318,7 @@ func (p *Processor) readCAS(ctx context.Context, req *casRequest) (*casState, er
 	}
 	pl := &selectPlan{t: t}
 	st := &casState{}
-	err = p.store.ReadPartition(ctx, t, req.key.token, req.key.key, q, frame.All, func(row *storage.Row) bool {
+	err = p.store.ReadPartition(ctx, t, req.key.token, req.key.key, q, consistency.All, func(row *storage.Row) bool {
 		if row.Static {
 			st.static = pl.view(row, nil)
 			copy(st.static.vals, pkVals)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/types"
 )
@@ -118,9 +118,9 @@ func TestConditionalBatchMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	entry := func(c int32, v string) BatchEntry {
-		return BatchEntry{Prepared: true, ID: ps.ID, Values: []frame.Value{{Bytes: types.IntValue(1)}, {Bytes: types.IntValue(c)}, {Bytes: types.TextValue(v)}}}
+		return BatchEntry{Prepared: true, ID: ps.ID, Values: []Value{{Bytes: types.IntValue(1)}, {Bytes: types.IntValue(c)}, {Bytes: types.TextValue(v)}}}
 	}
-	params := &Params{Consistency: frame.One}
+	params := &Params{Consistency: consistency.One}
 	res, err := tp.p.Batch(context.Background(), tp.s, 1, []BatchEntry{entry(1, "a"), entry(2, "b")}, params)
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,15 @@ package query
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
@@ -44,9 +45,9 @@ func newTestProc(t *testing.T, opts Options) *testProc {
 
 // query runs one statement with optional bound values.
 func (tp *testProc) query(q string, vals ...[]byte) (*Result, error) {
-	params := &Params{Consistency: frame.One}
+	params := &Params{Consistency: consistency.One}
 	for _, v := range vals {
-		params.Values = append(params.Values, frame.Value{Bytes: v})
+		params.Values = append(params.Values, Value{Bytes: v})
 	}
 	return tp.p.Query(context.Background(), tp.s, q, params)
 }
@@ -78,11 +79,15 @@ func renderRows(t *testing.T, res *Result) []string {
 		names = append(names, c.Name)
 	}
 	out := []string{strings.Join(names, " | ")}
-	cur := frame.NewCursor(res.Rows.Data)
+	data := res.Rows.Data
 	for i := 0; i < res.Rows.Count; i++ {
 		cells := make([]string, len(res.Rows.Columns))
 		for j, c := range res.Rows.Columns {
-			v := cur.Bytes()
+			var v []byte
+			var ok bool
+			if v, data, ok = readCell(data); !ok {
+				t.Fatalf("rows data: row %d column %d truncated", i, j)
+			}
 			if v == nil {
 				cells[j] = "null"
 				continue
@@ -91,10 +96,27 @@ func renderRows(t *testing.T, res *Result) []string {
 		}
 		out = append(out, strings.Join(cells, " | "))
 	}
-	if err := cur.Err(); err != nil || cur.Remaining() != 0 {
-		t.Fatalf("rows data: %v (%d bytes left)", err, cur.Remaining())
+	if len(data) != 0 {
+		t.Fatalf("rows data: %d bytes left", len(data))
 	}
 	return out
+}
+
+// readCell reads one [bytes] of row data (int32 length, -1 for null)
+// and returns it with the rest of b.
+func readCell(b []byte) (v, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, b, false
+	}
+	n := int32(binary.BigEndian.Uint32(b))
+	b = b[4:]
+	if n < 0 {
+		return nil, b, n == -1
+	}
+	if int(n) > len(b) {
+		return nil, b, false
+	}
+	return b[:n:n], b[n:], true
 }
 
 // wantErr checks that err is a cqlerr.Error with the code and message.

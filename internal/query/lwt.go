@@ -5,17 +5,9 @@ import (
 
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/types"
 )
-
-func appendCell(dst, v []byte) []byte {
-	if v == nil {
-		return frame.AppendNull(dst)
-	}
-	return frame.AppendBytes(dst, v)
-}
 
 // conditional executes one INSERT, UPDATE or DELETE with IF NOT EXISTS,
 // IF EXISTS or IF conditions as a compare-and-set on its partition.

@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
@@ -137,12 +137,12 @@ type Session struct {
 
 // Params are the execution parameters of a QUERY, EXECUTE or BATCH.
 type Params struct {
-	Consistency       frame.Consistency
-	Values            []frame.Value
+	Consistency       consistency.Level
+	Values            []Value
 	Names             []string
 	PageSize          int32
 	PagingState       []byte
-	SerialConsistency frame.Consistency
+	SerialConsistency consistency.Level
 	Timestamp         int64
 	HasTimestamp      bool
 	SkipMetadata      bool
@@ -223,7 +223,7 @@ func syntaxErr(err error) error {
 
 // bindValues orders the bound values by marker index, resolving named
 // values against the markers' names.
-func bindValues(stmt cql.Statement, params *Params) ([]frame.Value, error) {
+func bindValues(stmt cql.Statement, params *Params) ([]Value, error) {
 	markers := cql.BindMarkers(stmt)
 	if params == nil {
 		if len(markers) > 0 {
@@ -237,9 +237,9 @@ func bindValues(stmt cql.Statement, params *Params) ([]frame.Value, error) {
 		}
 		return params.Values, nil
 	}
-	out := make([]frame.Value, len(markers))
+	out := make([]Value, len(markers))
 	for i := range out {
-		out[i] = frame.Value{Unset: true}
+		out[i] = Value{Unset: true}
 	}
 	for i, n := range params.Names {
 		n = strings.ToLower(n)
@@ -259,7 +259,7 @@ func bindValues(stmt cql.Statement, params *Params) ([]frame.Value, error) {
 
 // bindNamedForPrepared resolves named values for a prepared statement
 // whose variables are known by name.
-func bindPrepared(ps *Prepared, params *Params) ([]frame.Value, error) {
+func bindPrepared(ps *Prepared, params *Params) ([]Value, error) {
 	if params == nil {
 		if len(ps.Vars) > 0 {
 			return nil, cqlerr.Invalidf("There were %d markers(?) in CQL but 0 bound variables", len(ps.Vars))
@@ -272,9 +272,9 @@ func bindPrepared(ps *Prepared, params *Params) ([]frame.Value, error) {
 		}
 		return params.Values, nil
 	}
-	out := make([]frame.Value, len(ps.Vars))
+	out := make([]Value, len(ps.Vars))
 	for i := range out {
-		out[i] = frame.Value{Unset: true}
+		out[i] = Value{Unset: true}
 	}
 	for i, n := range params.Names {
 		found := false
@@ -365,19 +365,19 @@ type BatchEntry struct {
 	Query    string
 	ID       []byte
 	Prepared bool
-	Values   []frame.Value
+	Values   []Value
 }
 
 // consistencyOf returns the request's consistency level (ONE if absent).
-func consistencyOf(params *Params) frame.Consistency {
+func consistencyOf(params *Params) consistency.Level {
 	if params == nil {
-		return frame.One
+		return consistency.One
 	}
 	return params.Consistency
 }
 
 // apply writes through the store, wrapping unexpected errors.
-func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl frame.Consistency, writeType string) error {
+func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl consistency.Level, writeType string) error {
 	if len(muts) == 0 {
 		return nil
 	}
@@ -391,7 +391,7 @@ func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl fram
 }
 
 // execute dispatches a parsed statement.
-func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement, values []frame.Value, params *Params) (*Result, error) {
+func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement, values []Value, params *Params) (*Result, error) {
 	now := p.opts.Now()
 	c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: consistencyOf(params)}
 	switch st := stmt.(type) {

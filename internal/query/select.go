@@ -9,7 +9,6 @@ import (
 
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
@@ -848,11 +847,7 @@ func (o *output) emit(c *evalCtx, rv *rowView, pk []byte) error {
 		if err != nil {
 			return err
 		}
-		if v == nil {
-			o.rows.Data = frame.AppendNull(o.rows.Data)
-		} else {
-			o.rows.Data = frame.AppendBytes(o.rows.Data, v)
-		}
+		o.rows.Data = appendCell(o.rows.Data, v)
 	}
 	o.rows.Count++
 	o.count++
@@ -870,11 +865,7 @@ func (o *output) finish(c *evalCtx) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			if v == nil {
-				o.rows.Data = frame.AppendNull(o.rows.Data)
-			} else {
-				o.rows.Data = frame.AppendBytes(o.rows.Data, v)
-			}
+			o.rows.Data = appendCell(o.rows.Data, v)
 		}
 		o.rows.Count = 1
 	} else if o.full && o.last != nil && o.total < o.pl.limit {

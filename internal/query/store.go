@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ringdb/ringdb/internal/consistency"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 )
@@ -30,13 +29,13 @@ type RowsFunc = storage.RowsFunc
 type Store interface {
 	// Apply writes mutations (of any tables) at consistency cl; all of
 	// them or none are applied on each replica.
-	Apply(ctx context.Context, muts []*storage.Mutation, cl frame.Consistency, writeType string) error
+	Apply(ctx context.Context, muts []*storage.Mutation, cl consistency.Level, writeType string) error
 	// ReadPartition reads one partition's rows per q at consistency cl.
-	ReadPartition(ctx context.Context, t *schema.Table, token int64, key []byte, q storage.PartitionQuery, cl frame.Consistency, fn func(*storage.Row) bool) error
+	ReadPartition(ctx context.Context, t *schema.Table, token int64, key []byte, q storage.PartitionQuery, cl consistency.Level, fn func(*storage.Row) bool) error
 	// ScanPartitions calls fn for each partition after start up to and
 	// including endToken, in token order, with a function reading that
 	// partition's rows per q. fn returns false to stop.
-	ScanPartitions(ctx context.Context, t *schema.Table, start storage.PartitionPos, endToken int64, q storage.PartitionQuery, cl frame.Consistency, fn func(token int64, key []byte, rows RowsFunc) bool) error
+	ScanPartitions(ctx context.Context, t *schema.Table, start storage.PartitionPos, endToken int64, q storage.PartitionQuery, cl consistency.Level, fn func(token int64, key []byte, rows RowsFunc) bool) error
 	// Truncate removes all data of a table (on every replica).
 	Truncate(ctx context.Context, t *schema.Table) error
 }
@@ -46,17 +45,17 @@ type Store interface {
 type LocalStore struct{ Engine *storage.Engine }
 
 // Apply implements Store.
-func (l LocalStore) Apply(_ context.Context, muts []*storage.Mutation, _ frame.Consistency, _ string) error {
+func (l LocalStore) Apply(_ context.Context, muts []*storage.Mutation, _ consistency.Level, _ string) error {
 	return l.Engine.Apply(muts)
 }
 
 // ReadPartition implements Store.
-func (l LocalStore) ReadPartition(_ context.Context, t *schema.Table, token int64, key []byte, q storage.PartitionQuery, _ frame.Consistency, fn func(*storage.Row) bool) error {
+func (l LocalStore) ReadPartition(_ context.Context, t *schema.Table, token int64, key []byte, q storage.PartitionQuery, _ consistency.Level, fn func(*storage.Row) bool) error {
 	return l.Engine.ReadPartition(storage.TableID(t.ID), token, key, q, fn)
 }
 
 // ScanPartitions implements Store.
-func (l LocalStore) ScanPartitions(ctx context.Context, t *schema.Table, start storage.PartitionPos, endToken int64, q storage.PartitionQuery, _ frame.Consistency, fn func(int64, []byte, RowsFunc) bool) error {
+func (l LocalStore) ScanPartitions(ctx context.Context, t *schema.Table, start storage.PartitionPos, endToken int64, q storage.PartitionQuery, _ consistency.Level, fn func(int64, []byte, RowsFunc) bool) error {
 	tid := storage.TableID(t.ID)
 	return l.Engine.ScanPartitions(tid, start, endToken, func(token int64, key []byte) bool {
 		if ctx.Err() != nil {

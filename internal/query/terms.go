@@ -6,25 +6,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/types"
 )
 
 // evalCtx evaluates terms of one statement execution.
 type evalCtx struct {
 	p      *Processor
-	values []frame.Value // bound values by marker index
+	values []Value // bound values by marker index
 	now    time.Time
 	ctx    context.Context
-	cl     frame.Consistency
+	cl     consistency.Level
 }
 
 // bound returns the bound value of a marker.
-func (c *evalCtx) bound(m *cql.BindMarker) (frame.Value, error) {
+func (c *evalCtx) bound(m *cql.BindMarker) (Value, error) {
 	if m.Index >= len(c.values) {
-		return frame.Value{}, cqlerr.Invalidf("There were %d markers(?) in CQL but %d bound variables", m.Index+1, len(c.values))
+		return Value{}, cqlerr.Invalidf("There were %d markers(?) in CQL but %d bound variables", m.Index+1, len(c.values))
 	}
 	return c.values[m.Index], nil
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
-	"github.com/ringdb/ringdb/internal/protocol/frame"
 	"github.com/ringdb/ringdb/internal/types"
 )
 
@@ -40,7 +40,7 @@ func TestPrepareRefusesMissingKey(t *testing.T) {
 		wantErr(t, err, cqlerr.Invalid, tc.err)
 		// Unprepared, the statement fails the same way although no value
 		// is bound to its markers.
-		_, err = tp.p.Query(context.Background(), tp.s, tc.q, &Params{Consistency: frame.One})
+		_, err = tp.p.Query(context.Background(), tp.s, tc.q, &Params{Consistency: consistency.One})
 		wantErr(t, err, cqlerr.Invalid, tc.err)
 	}
 }
@@ -97,16 +97,16 @@ func TestBatchMessageRefusesMissingKey(t *testing.T) {
 		{Query: "INSERT INTO t (k1, k2, c1, c2) VALUES (?, ?, ?, ?)", Values: vals(1, 1, 1, 1)},
 		{Query: "UPDATE t SET v = ? WHERE k1 = ? AND k2 = ?"},
 	}
-	_, err := tp.p.Batch(context.Background(), tp.s, 0, entries, &Params{Consistency: frame.One})
+	_, err := tp.p.Batch(context.Background(), tp.s, 0, entries, &Params{Consistency: consistency.One})
 	wantErr(t, err, cqlerr.Invalid, "Some clustering keys are missing: c1, c2")
 	wantRows(t, tp.rows("SELECT count(*) FROM t"), "count", "0")
 }
 
 // vals encodes ints as bound values.
-func vals(ints ...int32) []frame.Value {
-	out := make([]frame.Value, len(ints))
+func vals(ints ...int32) []Value {
+	out := make([]Value, len(ints))
 	for i, n := range ints {
-		out[i] = frame.Value{Bytes: types.IntValue(n)}
+		out[i] = Value{Bytes: types.IntValue(n)}
 	}
 	return out
 }
