@@ -137,18 +137,10 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	return cmd
 }
 
-// oneLineError prints its cause's message on one line: line breaks become
-// "; " and indentation is dropped. It unwraps to the cause.
+// oneLineError prints its cause's message on one line (server.OneLine).
+// It unwraps to the cause.
 type oneLineError struct{ err error }
 
-func (e oneLineError) Error() string {
-	var parts []string
-	for _, l := range strings.Split(e.err.Error(), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
-		}
-	}
-	return strings.Join(parts, "; ")
-}
+func (e oneLineError) Error() string { return server.OneLine(e.err) }
 
 func (e oneLineError) Unwrap() error { return e.err }

@@ -91,7 +91,7 @@ func (n *Node) onClose(what string, fn func() error) {
 // naming its cause on one line, is returned.
 func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid configuration: %s", oneLine(err))
+		return nil, fmt.Errorf("invalid configuration: %w", flatError{err})
 	}
 	n := &Node{cfg: cfg, log: log, done: make(chan error, 1)}
 	steps := []func() error{

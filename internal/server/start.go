@@ -86,7 +86,7 @@ func (n *Node) openStorage() error {
 		SyncMode: mode, SyncPeriod: cfg.CommitlogSyncPeriod, Logger: n.log, GCGrace: n.gcGrace,
 	})
 	if err != nil {
-		return fmt.Errorf("storage: open %s: %w", path, err)
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err) // err names the storage path
 	}
 	n.engine = engine
 	n.onClose("storage", engine.Close)
@@ -350,14 +350,29 @@ func listenFailure(listener, addr string, err error) error {
 	return fmt.Errorf("%s: %w", listener, err)
 }
 
-// oneLine flattens a multi-line error message (errors.Join, YAML) into one
-// line, its parts separated by "; ".
-func oneLine(err error) string {
-	var parts []string
+// flatError is err with its message on one line (OneLine).
+type flatError struct{ err error }
+
+func (e flatError) Error() string { return OneLine(e.err) }
+func (e flatError) Unwrap() error { return e.err }
+
+// OneLine returns err's message on one line, for a command's one-line
+// error report: the lines of a multi-line message (errors.Join, YAML) are
+// trimmed and joined with "; " (with " " after a line ending in ":").
+func OneLine(err error) string {
+	var b strings.Builder
 	for _, l := range strings.Split(err.Error(), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
+		if l = strings.TrimSpace(l); l == "" {
+			continue
 		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(l)
 	}
-	return strings.Join(parts, "; ")
+	return b.String()
 }
