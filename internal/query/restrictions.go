@@ -591,7 +591,13 @@ func (c *evalCtx) tupleValues(e cql.Expr, tt *types.Type, name string) ([][]byte
 // inValues evaluates an IN list (literal list or IN ?).
 func (c *evalCtx) inValues(rel *cql.Relation, t *types.Type, name string) ([][]byte, error) {
 	if rel.InValues == nil && rel.Value != nil {
-		v, _, err := c.term(rel.Value, types.ListOf(t, true), name)
+		// IN ? : the marker is flagged In, so term validates the bound
+		// value as a list of t.
+		lt := types.ListOf(t, true)
+		if m, ok := rel.Value.(*cql.BindMarker); ok && m.In {
+			lt = t
+		}
+		v, _, err := c.term(rel.Value, lt, name)
 		if err != nil {
 			return nil, err
 		}

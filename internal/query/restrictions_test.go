@@ -203,6 +203,10 @@ func TestAnalyzeClassification(t *testing.T) {
 		{"t", "k = 1", nil, "pk[k=1] full; pos=0"},
 		{"t", "k IN (2, 1)", nil, "pk[k=2|1] full; pos=0"},
 		{"t", "k IN ()", nil, "pk[k=] full; pos=0; empty"},
+		// IN ? binds one list of the column's type.
+		{"t", "k IN ?", []Value{{Bytes: types.EncodeCollection([][]byte{types.IntValue(2), types.IntValue(1)})}}, "pk[k=2|1] full; pos=0"},
+		{"t", "k = 1 AND c1 IN ?", []Value{{Bytes: types.EncodeCollection([][]byte{types.IntValue(3)})}}, "pk[k=1] full; prefix[c1=3]; pos=1"},
+		{"t", "k = 1 AND c3 IN ? ALLOW FILTERING", []Value{{Bytes: types.EncodeCollection([][]byte{types.IntValue(4)})}}, "pk[k=1] full; pos=0; filters[c3 IN 4]; filtering"},
 		{"t", "k = ?", []Value{{Bytes: types.IntValue(5)}}, "pk[k=5] full; pos=0"},
 		{"p2", "a = 1 AND b = 'x'", nil, "pk[a=1 b=x] full; pos=0"},
 		{"p2", "b IN ('x', 'y') AND a = 1", nil, "pk[a=1 b=x|y] full; pos=0"},

@@ -599,7 +599,7 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 		var n int64
 		var ckBuf [][]byte
 		var iterErr error
-		err = p.store.ReadPartition(ctx, pl.t, k.token, k.key, storage.PartitionQuery{Slices: pl.slices, Static: pl.needStatic}, c.cl, func(row *storage.Row) bool {
+		err = p.store.ReadPartition(ctx, pl.t, k.token, k.key, storage.PartitionQuery{Slices: pl.slices, Reversed: pl.reversed, Static: pl.needStatic}, c.cl, func(row *storage.Row) bool {
 			if row.Static {
 				static = pl.view(row, nil)
 				return true

@@ -244,6 +244,10 @@ func TestSelectPagingErrors(t *testing.T) {
 		{"SELECT v FROM t WHERE k IN (1, 2) ORDER BY c1 DESC LIMIT 3", "132 232 131"},
 		{"SELECT v FROM t WHERE k IN (1, 2, 3) AND v > 220 ORDER BY c1 ASC ALLOW FILTERING", "311 312 221 321 222 322 231 331 232 332"},
 		{"SELECT count(*) FROM t WHERE k IN (1, 2) ORDER BY c1 DESC", "12"},
+		// PER PARTITION LIMIT keeps each partition's first rows in the
+		// requested order, before the merge.
+		{"SELECT v FROM t WHERE k IN (1, 2) ORDER BY c1 DESC PER PARTITION LIMIT 2", "132 232 131 231"},
+		{"SELECT v FROM t WHERE k IN (1, 2) ORDER BY c1 ASC PER PARTITION LIMIT 1", "111 211"},
 	} {
 		if got := flat(tp.rows(tc.q)); got != tc.want {
 			t.Errorf("%s:\n got: %s\nwant: %s", tc.q, got, tc.want)
