@@ -87,6 +87,28 @@ type Config struct {
 	// listen_address. Default false: internode traffic belongs on a private
 	// network even though it is mutually authenticated.
 	AllowPublicListenAddress bool `yaml:"allow_public_listen_address"`
+	// BatchSizeWarnThresholdKB is batch_size_warn_threshold_in_kb: a batch
+	// over several partitions whose data exceeds it gets a client warning.
+	// Default 5; -1 disables the warning.
+	BatchSizeWarnThresholdKB int `yaml:"batch_size_warn_threshold_in_kb"`
+	// BatchSizeFailThresholdKB is batch_size_fail_threshold_in_kb: such a
+	// batch larger than this is refused. Default 50; -1 disables the check.
+	BatchSizeFailThresholdKB int `yaml:"batch_size_fail_threshold_in_kb"`
+}
+
+// BatchSizeWarnThreshold is batch_size_warn_threshold_in_kb in bytes
+// (negative: disabled).
+func (c *Config) BatchSizeWarnThreshold() int { return kib(c.BatchSizeWarnThresholdKB) }
+
+// BatchSizeFailThreshold is batch_size_fail_threshold_in_kb in bytes
+// (negative: disabled).
+func (c *Config) BatchSizeFailThreshold() int { return kib(c.BatchSizeFailThresholdKB) }
+
+func kib(n int) int {
+	if n < 0 {
+		return -1
+	}
+	return n << 10
 }
 
 // HintsEnabled reports hinted_handoff_enabled (default true).
@@ -171,6 +193,12 @@ func (c *Config) EnsureDefaults() {
 	if c.MaxHintWindow == 0 {
 		c.MaxHintWindow = 3 * time.Hour
 	}
+	if c.BatchSizeWarnThresholdKB == 0 {
+		c.BatchSizeWarnThresholdKB = 5
+	}
+	if c.BatchSizeFailThresholdKB == 0 {
+		c.BatchSizeFailThresholdKB = 50
+	}
 }
 
 // LoadFile reads a YAML file (cassandra.yaml key names) on top of c.
@@ -227,6 +255,14 @@ func (c *Config) Validate() error {
 	}
 	if c.NumTokens < 1 || c.NumTokens > 256 {
 		bad("num_tokens", "%d out of range 1..256", c.NumTokens)
+	}
+	for _, t := range []struct {
+		key string
+		v   int
+	}{{"batch_size_warn_threshold_in_kb", c.BatchSizeWarnThresholdKB}, {"batch_size_fail_threshold_in_kb", c.BatchSizeFailThresholdKB}} {
+		if t.v < -1 || t.v > 1<<20 {
+			bad(t.key, "%d out of range (-1 to disable, or 1..%d KiB)", t.v, 1<<20)
+		}
 	}
 	switch c.CommitlogSync {
 	case "periodic", "batch":

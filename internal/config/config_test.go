@@ -88,3 +88,28 @@ func TestPublicListenAddressRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchSizeThresholds: cassandra.yaml's batch size keys in KiB, their
+// defaults, -1 to disable, and out-of-range values refused by name.
+func TestBatchSizeThresholds(t *testing.T) {
+	c := Default()
+	if c.BatchSizeWarnThreshold() != 5<<10 || c.BatchSizeFailThreshold() != 50<<10 {
+		t.Fatalf("defaults: %d %d", c.BatchSizeWarnThreshold(), c.BatchSizeFailThreshold())
+	}
+	p := filepath.Join(t.TempDir(), "ringdb.yaml")
+	if err := os.WriteFile(p, []byte("batch_size_warn_threshold_in_kb: 64\nbatch_size_fail_threshold_in_kb: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var f Config
+	if err := f.LoadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	f.EnsureDefaults()
+	if f.BatchSizeWarnThreshold() != 64<<10 || f.BatchSizeFailThreshold() != -1 {
+		t.Fatalf("loaded: %d %d", f.BatchSizeWarnThreshold(), f.BatchSizeFailThreshold())
+	}
+	f.BatchSizeWarnThresholdKB = -5
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), "batch_size_warn_threshold_in_kb") {
+		t.Fatalf("want batch_size_warn_threshold_in_kb refused, got %v", err)
+	}
+}

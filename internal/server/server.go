@@ -32,14 +32,15 @@ import (
 
 // Node is one running ringdb node.
 type Node struct {
-	cfg     config.Config
-	log     *slog.Logger
-	engine  *storage.Engine
-	schema  *schema.Manager
-	roles   *auth.Manager
-	proc    *query.Processor
-	msg     *messaging.Service
-	cluster *cluster.Cluster
+	startOpts startOptions
+	cfg       config.Config
+	log       *slog.Logger
+	engine    *storage.Engine
+	schema    *schema.Manager
+	roles     *auth.Manager
+	proc      *query.Processor
+	msg       *messaging.Service
+	cluster   *cluster.Cluster
 	// coord is set before gossip starts and never cleared, so the gossip
 	// callbacks (OnUp) read it without synchronisation.
 	coord *coordinator.Coordinator
@@ -90,10 +91,21 @@ func (n *Node) onClose(what string, fn func() error) {
 // everything opened so far is released in reverse order and the error,
 // naming its cause on one line, is returned.
 func Start(cfg config.Config, log *slog.Logger) (*Node, error) {
+	return start(cfg, log, startOptions{})
+}
+
+// startOptions are knobs of Start that only tests turn.
+type startOptions struct {
+	// skipListenCheck turns checkListeners off, so tests reach the
+	// failure paths of the real listeners.
+	skipListenCheck bool
+}
+
+func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", flatError{err})
 	}
-	n := &Node{cfg: cfg, log: log, done: make(chan error, 1)}
+	n := &Node{cfg: cfg, log: log, done: make(chan error, 1), startOpts: so}
 	steps := []func() error{
 		n.checkListeners, // fail fast, before touching storage or the cluster
 		n.openStorage,

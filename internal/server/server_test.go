@@ -132,8 +132,6 @@ func TestStartFailsCleanlyWhenAPortIsTaken(t *testing.T) {
 				name = tc.listener + "/at listen"
 			}
 			t.Run(name, func(t *testing.T) {
-				skipListenCheck = !check
-				t.Cleanup(func() { skipListenCheck = false })
 				held, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
@@ -141,7 +139,7 @@ func TestStartFailsCleanlyWhenAPortIsTaken(t *testing.T) {
 				defer held.Close()
 				cfg := testConfig(t)
 				addr := tc.take(&cfg, held.Addr().(*net.TCPAddr).Port)
-				n, err := Start(cfg, testLogger())
+				n, err := start(cfg, testLogger(), startOptions{skipListenCheck: !check})
 				if err == nil {
 					n.Close()
 					t.Fatal("Start succeeded with the port taken")

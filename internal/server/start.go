@@ -39,7 +39,7 @@ const (
 // node announces itself to the cluster. The real listeners still report
 // their own failures (the port may be taken in between).
 func (n *Node) checkListeners() error {
-	if skipListenCheck {
+	if n.startOpts.skipListenCheck {
 		return nil
 	}
 	for _, l := range []struct{ name, addr string }{
@@ -57,10 +57,6 @@ func (n *Node) checkListeners() error {
 	}
 	return nil
 }
-
-// skipListenCheck turns checkListeners off (tests of the failure paths of
-// the real listeners).
-var skipListenCheck = false
 
 func (n *Node) nativeListenAddr() string {
 	return net.JoinHostPort(n.cfg.NativeAddress, strconv.Itoa(n.cfg.NativePort))
@@ -273,6 +269,7 @@ func (n *Node) startNative() error {
 	cfg := n.cfg
 	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: n.roleMgr, Node: n.info, Logger: n.log,
 		Store: n.coord, ReplicatedLWT: n.coord.ReplicatedLWT, Peers: n.cluster.Peers,
+		BatchSizeWarnThreshold: cfg.BatchSizeWarnThreshold(), BatchSizeFailThreshold: cfg.BatchSizeFailThreshold(),
 		OnSchemaChange: func(ch schema.Change) {
 			n.cluster.LocalSchemaChanged()
 			n.publishSchemaChange(ch)
