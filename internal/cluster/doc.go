@@ -1,13 +1,54 @@
-// Package cluster joins the node's parts into a cluster member: it runs
-// gossip over the messaging service, keeps the token ring (TokenMetadata)
-// in step with gossiped STATUS/TOKENS/DC/RACK, answers the coordinator's
-// Topology questions (ring, liveness, DC, host ids), propagates schema
-// (gossiped version, push on change, pull on mismatch, merge), lists peers
-// for system.peers, turns membership changes into client EVENTs and
-// membership audit records, and implements the admin API's view of the
-// cluster (nodetool). WaitSettled tells a (re)starting node when gossip has
-// marked its peers up, so that it serves clients only then; the ring
-// members are saved in storage for that purpose.
+// Package cluster joins the node's parts into a cluster member.
 //
-// It owns no sockets itself (messaging does) and never parses CQL.
+// What it owns, by file:
+//
+//   - lifecycle.go: New, Stop and the goroutines the member owns (the
+//     load refresh loop, metadata pulls); the gossip runtime it drives
+//     over the messaging service (gossip verbs and echo).
+//   - join.go: Start: the local application states, the tokens (saved
+//     ones, or allocated against the ring learned from the seeds on a
+//     first start), BOOT then NORMAL, and catching up on schema and roles
+//     after a join.
+//   - settle.go: WaitSettled, which tells a (re)starting node when gossip
+//     has marked its peers up so that it serves clients only then; the
+//     ring members are saved in storage for that purpose.
+//   - ringstate.go: the token ring (TokenMetadata), a pure function of
+//     gossip's endpoint states (STATUS, TOKENS, DC, RACK).
+//   - topology.go: the coordinator's Topology answers (Ring, IsAlive,
+//     DownSince, DC, HostID, EndpointOf) and system.peers (Peers).
+//   - events.go, membership.go: gossip events turned into client EVENTs
+//     (STATUS_CHANGE, TOPOLOGY_CHANGE), membership audit records, hint
+//     replay notices and metadata pulls; the mapping is a pure function
+//     (reactionTo), membership.go carries it out.
+//   - metadata.go: schema and roles sync: the gossiped versions, a push
+//     to live peers on a local change, a pull from a peer whose version
+//     differs, and the merge.
+//   - views.go: the admin API's view of the cluster (nodetool status,
+//     gossipinfo, describecluster, info), pure functions of gossip states.
+//   - format.go: the TOKENS and UUID encodings gossip carries.
+//   - options.go, clock.go: the configuration and the two interfaces the
+//     member depends on besides storage and schema: Messenger (in
+//     production *messaging.Service) and Clock (SystemClock).
+//
+// What it never does: it owns no sockets (messaging does), never parses
+// CQL, never reads or writes table data (it only removes the data of a
+// table a schema merge dropped), and never blocks gossip on a client:
+// client events go through the callbacks in Options, which must not
+// block.
+//
+// Invariants:
+//
+//   - Every goroutine the member starts is owned: Stop refuses new ones,
+//     cancels the pulls in flight, stops gossip (whose goroutine delivers
+//     the events) and waits for all of them. Verb handlers run on
+//     messaging's goroutines.
+//   - Every wait (join, BOOT announcement, settle, load refresh, pull
+//     timeout) is measured on Options.Clock and ends early at Stop.
+//   - The published ring is rebuilt whole from one gossip snapshot and
+//     replaced atomically (copy-on-write TokenMetadata); rebuilds are
+//     serialised, so the last one published saw the newest snapshot.
+//   - At most one schema pull per peer is under way at a time.
+//   - Schema and roles converge: a local change is gossiped (version) and
+//     pushed; a peer that gossips a different version is pulled from;
+//     merges are commutative and idempotent (schema.Manager.Merge).
 package cluster

@@ -59,26 +59,32 @@ func (c *Cluster) WaitSettled(ctx context.Context) error {
 	if len(waiting) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := c.withTimeout(ctx, timeout)
 	defer cancel()
-	start := time.Now()
+	start := c.clock.Now()
 	c.log.Info("waiting for gossip to settle before serving clients", "peers_not_up", addrList(waiting), "timeout", timeout)
-	tick := time.NewTicker(settlePoll)
+	tick := c.clock.NewTicker(settlePoll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("gossip did not settle within %s (%w): peers not yet up: %s",
-				time.Since(start).Round(time.Millisecond), ctx.Err(), addrList(waiting))
+				c.since(start), context.Cause(ctx), addrList(waiting))
 		case <-c.stop:
 			return errors.New("cluster stopped while waiting for gossip to settle")
-		case <-tick.C:
+		case <-tick.C():
 		}
 		if waiting = c.unsettledPeers(); len(waiting) == 0 {
-			c.log.Info("gossip settled: every peer is up", "after", time.Since(start).Round(time.Millisecond))
+			c.log.Info("gossip settled: every peer is up", "after", c.since(start))
 			return nil
 		}
 	}
+}
+
+// since is the time passed on the member's clock since start, to the
+// millisecond.
+func (c *Cluster) since(start time.Time) time.Duration {
+	return c.clock.Now().Sub(start).Round(time.Millisecond)
 }
 
 // unsettledPeers returns the expected peers (saved ring members and

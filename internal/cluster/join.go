@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ringdb/ringdb/internal/gossip"
+	"github.com/ringdb/ringdb/internal/pki"
+	"github.com/ringdb/ringdb/internal/query"
+	"github.com/ringdb/ringdb/internal/ring"
+)
+
+// ringPoll is how often waitForRing looks for a ring member.
+const ringPoll = 100 * time.Millisecond
+
+// Start begins gossiping, learns the ring (allocating tokens on first
+// join) and announces this node NORMAL.
+func (c *Cluster) Start() error {
+	c.announceLocalState()
+	c.gossip.Start()
+	tokens, joining, err := c.chooseTokens()
+	if err != nil {
+		return err
+	}
+	c.tokens = tokens
+	c.gossip.SetLocalState(gossip.AppTokens, formatTokens(tokens))
+	if joining {
+		c.announceBoot(tokens)
+	}
+	c.gossip.SetLocalState(gossip.AppStatus, gossip.NormalStatus(tokens[0]))
+	c.rebuildRing()
+	if joining {
+		c.catchUp()
+	}
+	if c.o.Audit != nil {
+		_ = c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditJoin, Peer: c.o.Self.String(), HostID: formatUUID(c.o.HostID), Reason: "local node started NORMAL"})
+	}
+	c.spawn(c.loadLoop)
+	return nil
+}
+
+// announceLocalState sets the application states this node gossips from
+// the start (all but TOKENS and STATUS).
+func (c *Cluster) announceLocalState() {
+	o := c.o
+	c.gossip.SetLocalState(gossip.AppHostID, formatUUID(o.HostID))
+	c.gossip.SetLocalState(gossip.AppDC, o.DC)
+	c.gossip.SetLocalState(gossip.AppRack, o.Rack)
+	c.gossip.SetLocalState(gossip.AppReleaseVersion, query.ReleaseVersion)
+	c.gossip.SetLocalState(gossip.AppNativeAddressAndPort, o.NativeAddress.String())
+	c.gossip.SetLocalState(gossip.AppSchema, formatUUID(o.Schema.Current().Version))
+	c.gossip.SetLocalState(gossip.AppLoad, strconv.FormatUint(o.Engine.DiskUsage(), 10))
+	if o.Roles != nil {
+		c.gossip.SetLocalState(gossip.AppAuthVersion, o.Roles.Version())
+	}
+}
+
+// chooseTokens returns the saved tokens, or allocates (and saves) new
+// ones balanced against the ring learned from the seeds. joining reports
+// that this node joins through other seeds.
+func (c *Cluster) chooseTokens() (tokens []int64, joining bool, err error) {
+	o := c.o
+	if len(o.Tokens) > 0 {
+		return o.Tokens, false, nil
+	}
+	tm := ring.NewTokenMetadata()
+	if others := slices.DeleteFunc(slices.Clone(o.Seeds), func(a netip.Addr) bool { return a == o.Self }); len(others) > 0 {
+		joining = true
+		tm = c.waitForRing(c.joinWait())
+	}
+	tokens = ring.AllocateTokens(tm, o.NumTokens, o.DC, nil)
+	if o.SaveTokens != nil {
+		if err := o.SaveTokens(tokens); err != nil {
+			return nil, false, err
+		}
+	}
+	return tokens, joining, nil
+}
+
+// joinWait is how long a first start waits for the ring. A seed does not
+// wait for a ring (it may be the first node); it only listens briefly so
+// its tokens balance with any member already up. Other nodes join
+// through the seeds.
+func (c *Cluster) joinWait() time.Duration {
+	if slices.Contains(c.o.Seeds, c.o.Self) {
+		return 3 * c.interval()
+	}
+	return c.o.JoinTimeout
+}
+
+// waitForRing waits until gossip has told us about at least one NORMAL
+// member (bounded by timeout on the member's clock, and by Stop) and
+// returns the ring as then known.
+func (c *Cluster) waitForRing(timeout time.Duration) *ring.TokenMetadata {
+	deadline := c.clock.Now().Add(timeout)
+	for c.clock.Now().Before(deadline) {
+		if tm := c.rebuildRing(); len(tm.Endpoints()) > 0 {
+			// One more round so that concurrent joiners are seen too.
+			c.sleep(c.interval())
+			return c.rebuildRing()
+		}
+		if !c.sleep(ringPoll) {
+			return c.ring.Load()
+		}
+	}
+	if !slices.Contains(c.o.Seeds, c.o.Self) {
+		c.log.Warn("no ring member reachable through the seeds; starting with tokens chosen alone", "seeds", fmt.Sprint(c.o.Seeds))
+	}
+	return c.ring.Load()
+}
+
+// announceBoot gossips STATUS BOOT and gives the cluster a couple of
+// gossip rounds to see it (less if the member stops).
+func (c *Cluster) announceBoot(tokens []int64) {
+	c.gossip.SetLocalState(gossip.AppStatus, gossip.BootStatus(tokens[0]))
+	c.log.Info("joining the ring (BOOT)", "tokens", len(tokens))
+	c.rebuildRing()
+	c.sleep(2 * c.interval())
+}
+
+// catchUp pulls the schema and roles of the live members after a join,
+// and warns when the cluster already holds tables (no streaming yet).
+func (c *Cluster) catchUp() {
+	c.pullSchemaFromLive()
+	if c.o.Roles != nil {
+		for _, ep := range c.livePeers() {
+			c.pullRoles(ep)
+		}
+	}
+	if c.hasUserTables() {
+		c.log.Warn("this node joined a cluster that already holds tables; ringdb does not stream existing data to joining nodes yet: run repair on the tables this node now replicates (or rely on read repair and hints) before reading at consistency ONE from it")
+	}
+}

@@ -1,0 +1,173 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringdb/ringdb/internal/gossip"
+	"github.com/ringdb/ringdb/internal/messaging"
+	"github.com/ringdb/ringdb/internal/ring"
+)
+
+// loadInterval is how often the member gossips its on-disk load.
+const loadInterval = 15 * time.Second
+
+// gossipRuntime is the part of *gossip.Runtime a member uses; tests give
+// a member a fake one to set the endpoint states it sees.
+type gossipRuntime interface {
+	Start()
+	Stop()
+	AnnounceShutdown()
+	Deliver(from netip.Addr, payload []byte)
+	Subscribe(fn func(gossip.Event))
+	SetLocalState(k gossip.ApplicationState, v string)
+	IsAlive(ep netip.Addr) bool
+	Snapshot() map[netip.Addr]gossip.EndpointState
+}
+
+// Cluster is this node's membership.
+type Cluster struct {
+	o      Options
+	log    *slog.Logger
+	clock  Clock
+	gossip gossipRuntime
+	ring   atomic.Pointer[ring.TokenMetadata]
+	ringMu sync.Mutex // serialises rebuilds: the last stored ring is the newest
+	tokens []int64    // set by Start before it returns
+	start  time.Time
+
+	mu        sync.Mutex
+	downSince map[netip.Addr]time.Time
+	pulling   map[netip.Addr]bool
+
+	// savedPeers are the other ring members saved on the previous run
+	// (read-only after New); WaitSettled waits for them too.
+	savedPeers  []netip.Addr
+	savingPeers atomic.Bool // set by WaitSettled: ring changes are saved
+	peersMu     sync.Mutex  // serialises savePeers
+	peersSaved  string      // the saved value, guarded by peersMu
+
+	lifeMu  sync.Mutex
+	stopped bool          // guarded by lifeMu: no goroutine starts once set
+	stop    chan struct{} // closed by Stop
+	wg      sync.WaitGroup
+	ctx     context.Context // cancelled by Stop: ends pulls in flight
+	cancel  context.CancelFunc
+}
+
+// New creates the member; call Start.
+func New(o Options) (*Cluster, error) { return newCluster(o, nil) }
+
+// newCluster creates the member on g, or on a gossip runtime over
+// o.Messaging when g is nil.
+func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
+	o = o.withDefaults()
+	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
+		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if err := c.loadSavedPeers(); err != nil {
+		c.cancel()
+		return nil, fmt.Errorf("cluster: load saved ring members: %w", err)
+	}
+	if g == nil {
+		g = c.newGossip()
+	}
+	c.gossip = g
+	c.handleVerbs()
+	c.ring.Store(ring.NewTokenMetadata())
+	c.gossip.Subscribe(c.onEvent)
+	return c, nil
+}
+
+// newGossip returns a gossip runtime for this member that sends over
+// o.Messaging and ticks on the member's clock.
+func (c *Cluster) newGossip() *gossip.Runtime {
+	o, now := c.o, c.clock.Now()
+	g := gossip.New(gossip.Config{Self: o.Self, ClusterName: o.ClusterName, Seeds: o.Seeds, Generation: o.Generation,
+		Rand: rand.New(rand.NewPCG(uint64(o.Generation), uint64(now.UnixNano())))}, now)
+	return gossip.NewRuntime(g, gossipTransport{o.Messaging}, c.clock, o.GossipInterval, o.Logger)
+}
+
+// gossipTransport sends gossip messages as VerbGossipSyn (the payload
+// names the message kind).
+type gossipTransport struct{ m Messenger }
+
+func (t gossipTransport) Send(to netip.Addr, payload []byte) error {
+	return t.m.Send(to, messaging.VerbGossipSyn, payload)
+}
+
+// handleVerbs registers the member's verb handlers: gossip, metadata
+// pull and push, and echo.
+func (c *Cluster) handleVerbs() {
+	deliver := func(_ context.Context, from netip.Addr, payload []byte) ([]byte, error) {
+		c.gossip.Deliver(from, payload)
+		return nil, nil
+	}
+	for _, v := range []messaging.Verb{messaging.VerbGossipSyn, messaging.VerbGossipAck, messaging.VerbGossipAck2, messaging.VerbGossipShutdown} {
+		c.o.Messaging.Handle(v, deliver)
+	}
+	c.o.Messaging.Handle(messaging.VerbSchemaPull, c.handlePull)
+	c.o.Messaging.Handle(messaging.VerbSchemaPush, c.handlePush)
+	c.o.Messaging.Handle(messaging.VerbEcho, func(context.Context, netip.Addr, []byte) ([]byte, error) { return nil, nil })
+}
+
+// spawn runs fn on a goroutine the member owns: Stop cancels c.ctx and
+// waits for it. Once Stop has begun, fn is not run.
+func (c *Cluster) spawn(fn func()) {
+	c.lifeMu.Lock()
+	defer c.lifeMu.Unlock()
+	if c.stopped {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+}
+
+// Stop announces shutdown and stops gossip, then waits for every
+// goroutine the member started. It may be called more than once.
+func (c *Cluster) Stop() {
+	c.lifeMu.Lock()
+	if c.stopped {
+		c.lifeMu.Unlock()
+		return
+	}
+	c.stopped = true
+	close(c.stop)
+	c.lifeMu.Unlock()
+	c.cancel()
+	c.gossip.AnnounceShutdown()
+	c.gossip.Stop()
+	c.wg.Wait()
+}
+
+// loadLoop gossips the on-disk load every loadInterval until Stop.
+func (c *Cluster) loadLoop() {
+	t := c.clock.NewTicker(loadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C():
+			c.gossip.SetLocalState(gossip.AppLoad, strconv.FormatUint(c.o.Engine.DiskUsage(), 10))
+		}
+	}
+}
+
+// interval is the gossip round.
+func (c *Cluster) interval() time.Duration {
+	if c.o.GossipInterval > 0 {
+		return c.o.GossipInterval
+	}
+	return time.Second
+}

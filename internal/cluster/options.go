@@ -1,0 +1,97 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/ringdb/ringdb/internal/messaging"
+	"github.com/ringdb/ringdb/internal/pki"
+	"github.com/ringdb/ringdb/internal/schema"
+	"github.com/ringdb/ringdb/internal/storage"
+)
+
+// Options configure a cluster member.
+type Options struct {
+	Self        netip.Addr
+	ClusterName string
+	Seeds       []netip.Addr
+	DC, Rack    string
+	HostID      [16]byte
+	Generation  int32
+	NumTokens   int
+	// Tokens are this node's tokens if already known (persisted); nil means
+	// allocate on join.
+	Tokens        []int64
+	NativeAddress netip.AddrPort
+	StoragePort   int
+	Engine        *storage.Engine
+	Schema        *schema.Manager
+	// Messaging carries gossip and metadata to the peers (in production a
+	// *messaging.Service).
+	Messaging Messenger
+	Audit     *pki.AuditLog
+	Logger    *slog.Logger
+	// Clock measures every wait of the member (join, settle, load
+	// refresh, metadata pulls) and drives gossip rounds; nil is the
+	// system clock.
+	Clock Clock
+	// GossipInterval is the gossip round; default 1s.
+	GossipInterval time.Duration
+	// JoinTimeout bounds waiting to learn the ring from seeds on first
+	// start. Default 30s.
+	JoinTimeout time.Duration
+	// SettleTimeout bounds WaitSettled: 0 means DefaultSettleTimeout, a
+	// negative value skips the wait.
+	SettleTimeout time.Duration
+	// SaveTokens persists the tokens chosen on first join.
+	SaveTokens func([]int64) error
+	// Events receives client-visible changes: status (UP/DOWN), topology
+	// (NEW_NODE/REMOVED_NODE) and schema changes learned from peers.
+	OnStatus   func(up bool, native netip.AddrPort)
+	OnTopology func(change string, native netip.AddrPort)
+	OnSchema   func(schema.Change)
+	// OnUp is told when a peer comes up (hint replay).
+	OnUp func(netip.Addr)
+	// Roles, when set, are synchronised cluster-wide like the schema.
+	Roles RoleSync
+}
+
+// defaultJoinTimeout is Options.JoinTimeout when zero.
+const defaultJoinTimeout = 30 * time.Second
+
+// withDefaults returns o with its zero defaults filled in.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.JoinTimeout == 0 {
+		o.JoinTimeout = defaultJoinTimeout
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock()
+	}
+	return o
+}
+
+// RoleSync is the role store's cluster interface (internal/auth).
+type RoleSync interface {
+	Export() ([]byte, error)
+	Merge(data []byte) (bool, error)
+	Version() string
+}
+
+// Messenger is the part of internal/messaging a member uses: one-way
+// sends (gossip, metadata pushes), requests (metadata pulls) and the
+// handlers for the verbs it serves. *messaging.Service implements it.
+type Messenger interface {
+	// Send queues payload for peer to, best effort, without blocking on
+	// the network.
+	Send(to netip.Addr, v messaging.Verb, payload []byte) error
+	// Request sends payload to peer to and waits for the answer until
+	// ctx ends.
+	Request(ctx context.Context, to netip.Addr, v messaging.Verb, payload []byte) ([]byte, error)
+	// Handle registers the handler of verb v.
+	Handle(v messaging.Verb, h messaging.Handler)
+}
