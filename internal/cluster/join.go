@@ -38,7 +38,7 @@ func (c *Cluster) Start() error {
 	if c.o.Audit != nil {
 		_ = c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditJoin, Peer: c.o.Self.String(), HostID: formatUUID(c.o.HostID), Reason: "local node started NORMAL"})
 	}
-	c.spawn(c.loadLoop)
+	c.startLoadLoop()
 	return nil
 }
 

@@ -119,18 +119,20 @@ func (c *Cluster) handleVerbs() {
 }
 
 // spawn runs fn on a goroutine the member owns: Stop cancels c.ctx and
-// waits for it. Once Stop has begun, fn is not run.
-func (c *Cluster) spawn(fn func()) {
+// waits for it. Once Stop has begun, fn is not run and spawn reports
+// false.
+func (c *Cluster) spawn(fn func()) bool {
 	c.lifeMu.Lock()
 	defer c.lifeMu.Unlock()
 	if c.stopped {
-		return
+		return false
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		fn()
 	}()
+	return true
 }
 
 // Stop announces shutdown and stops gossip, then waits for every
@@ -150,9 +152,18 @@ func (c *Cluster) Stop() {
 	c.wg.Wait()
 }
 
-// loadLoop gossips the on-disk load every loadInterval until Stop.
-func (c *Cluster) loadLoop() {
+// startLoadLoop starts gossiping the on-disk load every loadInterval
+// (from now) until Stop.
+func (c *Cluster) startLoadLoop() {
 	t := c.clock.NewTicker(loadInterval)
+	if !c.spawn(func() { c.loadLoop(t) }) {
+		t.Stop()
+	}
+}
+
+// loadLoop gossips the on-disk load at every tick of t until Stop, then
+// stops t.
+func (c *Cluster) loadLoop(t gossip.Ticker) {
 	defer t.Stop()
 	for {
 		select {
