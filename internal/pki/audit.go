@@ -24,11 +24,37 @@ const (
 	AuditRefused    AuditKind = "refused"     // a peer was refused (identity mismatch, wrong cluster…)
 	AuditTLSFailure AuditKind = "tls_failure" // an internode TLS handshake failed
 	AuditStatus     AuditKind = "status"      // a peer's gossip status changed
+
+	// Membership events (fsynced to the membership log).
+	AuditAdmission  AuditKind = "admission"    // a node was admitted (certificate issued or bound to a host id)
+	AuditTokenUse   AuditKind = "token_use"    // a join token was presented (Outcome: accepted, reused, expired…)
+	AuditRestart    AuditKind = "restart"      // a member came back with a new gossip generation
+	AuditForged     AuditKind = "forged_state" // a forged or unverifiable state was refused (Peer: the sender)
+	AuditRevocation AuditKind = "revocation"   // a certificate was revoked (CRL accepted) or a revoked peer refused
+
+	// Handshake noise: aggregated per source and interval into the noise
+	// log, never written to the membership log (see the package doc).
+	AuditHandshake AuditKind = "handshake_refused" // an internode connection was refused before it was a peer
+	AuditConnLimit AuditKind = "conn_limit"        // an internode connection was dropped by a connection limit
 )
 
 func (k AuditKind) valid() bool {
 	switch k {
 	case AuditJoin, AuditLeave, AuditRemove, AuditRefused, AuditTLSFailure, AuditStatus:
+		return true
+	case AuditAdmission, AuditTokenUse, AuditRestart, AuditForged, AuditRevocation, AuditHandshake, AuditConnLimit:
+		return true
+	}
+	return false
+}
+
+// Noise reports whether events of kind k are handshake noise: aggregated
+// into per-source counts in the noise log instead of being recorded one by
+// one in the membership log. AuditTLSFailure, AuditHandshake and
+// AuditConnLimit are noise; every other kind is a membership event.
+func (k AuditKind) Noise() bool {
+	switch k {
+	case AuditTLSFailure, AuditHandshake, AuditConnLimit:
 		return true
 	}
 	return false
@@ -46,17 +72,28 @@ type AuditEvent struct {
 	Peer string
 	// HostID is the peer's host id (UUID), if known.
 	HostID string
+	// Serial is the peer certificate's serial number (decimal), if known.
+	Serial string
+	// Fingerprint is the peer certificate's SHA-256 fingerprint (hex), if
+	// known.
+	Fingerprint string
+	// Outcome is what was done: "accepted", "refused", "revoked"… (optional).
+	Outcome string
 	// Reason is a human-readable explanation.
 	Reason string
 }
 
-// auditLine is the JSON shape of one record; every key is always present.
+// auditLine is the JSON shape of one membership record: time, kind, peer,
+// host_id and reason are always present, the others only when known.
 type auditLine struct {
-	Time   string    `json:"time"`
-	Kind   AuditKind `json:"kind"`
-	Peer   string    `json:"peer"`
-	HostID string    `json:"host_id"`
-	Reason string    `json:"reason"`
+	Time        string    `json:"time"`
+	Kind        AuditKind `json:"kind"`
+	Peer        string    `json:"peer"`
+	HostID      string    `json:"host_id"`
+	Serial      string    `json:"serial,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Outcome     string    `json:"outcome,omitempty"`
+	Reason      string    `json:"reason"`
 }
 
 // AuditOptions tunes an AuditLog. The zero value is valid.
@@ -68,8 +105,24 @@ type AuditOptions struct {
 	// MaxFieldBytes truncates Peer, HostID and Reason (which may come from
 	// untrusted peers) to this many bytes. Default 1024.
 	MaxFieldBytes int
-	// Now is the clock used for events with a zero Time. Default time.Now.
+	// Now is the clock used for events with a zero Time and for closing
+	// noise intervals. Default time.Now.
 	Now func() time.Time
+
+	// NoisePath is the handshake noise log. Default: the membership log's
+	// path with ".noise" before its extension (membership-audit.log ->
+	// membership-audit.noise.log). It is created at the first noise.
+	NoisePath string
+	// NoiseMaxBytes is the size beyond which the noise log is rotated to
+	// <NoisePath>.1. Default 4 MiB.
+	NoiseMaxBytes int64
+	// NoiseInterval is the aggregation interval of handshake noise: one
+	// summary line per source per interval. Default one minute.
+	NoiseInterval time.Duration
+	// MaxNoiseSources bounds the sources counted separately in one
+	// interval; noise from further sources is counted in one
+	// "other sources" line. Default 1024.
+	MaxNoiseSources int
 
 	// openFile opens the log file; tests inject faults. Default os.OpenFile.
 	openFile func(name string, flag int, perm fs.FileMode) (auditFile, error)
@@ -85,6 +138,15 @@ func (o *AuditOptions) EnsureDefaults() *AuditOptions {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.NoiseMaxBytes <= 0 {
+		o.NoiseMaxBytes = 4 << 20
+	}
+	if o.NoiseInterval <= 0 {
+		o.NoiseInterval = time.Minute
+	}
+	if o.MaxNoiseSources <= 0 {
+		o.MaxNoiseSources = 1024
 	}
 	if o.openFile == nil {
 		o.openFile = func(name string, flag int, perm fs.FileMode) (auditFile, error) {
@@ -106,15 +168,19 @@ type auditFile interface {
 var ErrAuditLogClosed = errors.New("pki: audit log closed")
 
 // AuditLog is the append-only membership audit log: one JSON object per
-// line, each fsynced before Record returns. It is safe for concurrent use.
+// line, each fsynced before Record returns. Handshake noise (see
+// AuditKind.Noise) is aggregated into a separate noise log instead. It is
+// safe for concurrent use.
 type AuditLog struct {
 	path string
 	opts AuditOptions
 
 	mu     sync.Mutex
-	f      auditFile
+	f      auditFile // nil until the first write for a lazily opened log
 	size   int64
 	closed bool
+
+	noise *noiseAggregator // nil for the noise log itself
 }
 
 // OpenAuditLog opens (creating, mode 0600) the audit log at path with
@@ -134,6 +200,7 @@ func OpenAuditLogWithOptions(path string, o AuditOptions) (*AuditLog, error) {
 	if err := l.open(); err != nil {
 		return nil, err
 	}
+	l.noise = newNoiseAggregator(path, o)
 	return l, nil
 }
 
@@ -182,8 +249,11 @@ func (l *AuditLog) open() error {
 	return nil
 }
 
-// Record appends ev as one JSON line and fsyncs the file. It rotates the
-// log first if the record would take it beyond AuditOptions.MaxBytes.
+// Record records ev. A membership event is appended as one JSON line and
+// fsynced before Record returns; the log is rotated first if the record
+// would take it beyond AuditOptions.MaxBytes. Handshake noise
+// (ev.Kind.Noise()) is only counted: it reaches the noise log as a
+// per-source summary when its interval is over (or at FlushNoise/Close).
 func (l *AuditLog) Record(ev AuditEvent) error {
 	if !ev.Kind.valid() {
 		return fmt.Errorf("pki: audit: unknown event kind %q", ev.Kind)
@@ -193,22 +263,38 @@ func (l *AuditLog) Record(ev AuditEvent) error {
 		t = l.opts.Now()
 	}
 	max := l.opts.MaxFieldBytes
+	if ev.Kind.Noise() && l.noise != nil {
+		return l.noise.add(t, ev.Kind, ev.Peer, ev.Reason)
+	}
 	line, err := json.Marshal(auditLine{
-		Time:   t.UTC().Format(time.RFC3339Nano),
-		Kind:   ev.Kind,
-		Peer:   truncate(ev.Peer, max),
-		HostID: truncate(ev.HostID, max),
-		Reason: truncate(ev.Reason, max),
+		Time:        t.UTC().Format(time.RFC3339Nano),
+		Kind:        ev.Kind,
+		Peer:        truncate(ev.Peer, max),
+		HostID:      truncate(ev.HostID, max),
+		Serial:      truncate(ev.Serial, max),
+		Fingerprint: truncate(ev.Fingerprint, max),
+		Outcome:     truncate(ev.Outcome, max),
+		Reason:      truncate(ev.Reason, max),
 	})
 	if err != nil {
 		return fmt.Errorf("pki: audit: encode: %w", err)
 	}
-	line = append(line, '\n')
+	return l.appendLine(append(line, '\n'), true)
+}
 
+// appendLine appends one encoded line (ending in a newline), rotating
+// first if needed, and fsyncs it if sync is set. A log whose file is not
+// open yet (the noise log) is opened here.
+func (l *AuditLog) appendLine(line []byte, sync bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return ErrAuditLogClosed
+	}
+	if l.f == nil {
+		if err := l.open(); err != nil {
+			return err
+		}
 	}
 	if l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
 		if err := l.rotate(); err != nil {
@@ -220,8 +306,10 @@ func (l *AuditLog) Record(ev AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("pki: audit: write %s: %w", l.path, err)
 	}
-	if err := l.f.Sync(); err != nil {
-		return fmt.Errorf("pki: audit: fsync %s: %w", l.path, err)
+	if sync {
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("pki: audit: fsync %s: %w", l.path, err)
+		}
 	}
 	return nil
 }
@@ -248,18 +336,25 @@ func (l *AuditLog) rotate() error {
 	return nil
 }
 
-// Close closes the log; later Records return ErrAuditLogClosed.
+// Close writes the pending noise summaries and closes the logs; later
+// Records return ErrAuditLogClosed.
 func (l *AuditLog) Close() error {
+	var nerr error
+	if l.noise != nil {
+		nerr = l.noise.close()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil
+		return nerr
 	}
 	l.closed = true
-	if err := l.f.Close(); err != nil {
-		return fmt.Errorf("pki: audit: close: %w", err)
+	if l.f != nil {
+		if err := l.f.Close(); err != nil {
+			return errors.Join(nerr, fmt.Errorf("pki: audit: close: %w", err))
+		}
 	}
-	return nil
+	return nerr
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -134,7 +134,7 @@ func TestAuditLogConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				if err := l.Record(AuditEvent{Kind: AuditTLSFailure, Peer: fmt.Sprintf("w%d", w), Reason: fmt.Sprint(i)}); err != nil {
+				if err := l.Record(AuditEvent{Kind: AuditStatus, Peer: fmt.Sprintf("w%d", w), Reason: fmt.Sprint(i)}); err != nil {
 					t.Error(err)
 					return
 				}

@@ -31,9 +31,40 @@
 //   - The certificate's IP SAN is the peer's identity. PeerAddress returns it;
 //     the messaging layer must compare it with the address the peer claims in
 //     its handshake and gossip and with the TCP source address.
-//   - The audit log is only ever appended to (O_APPEND) and fsynced per
-//     record; the only loss of history is the bounded rotation
-//     (<path> -> <path>.1, one old file kept).
+//   - The audit logs are only ever appended to (O_APPEND); the only loss of
+//     history is each log's own bounded rotation (<path> -> <path>.1, one
+//     old file kept). Handshake noise never reaches the membership log, so
+//     it can never rotate a membership event away.
+//
+// # Audit logs
+//
+// AuditLog.Record sorts events into two files by kind (AuditKind.Noise):
+//
+//   - The membership log (<data-dir>/membership-audit.log): admission, join
+//     token use, join, leave, removal, status changes, restart with a new
+//     generation, forged or unverifiable state refused, refusals by the
+//     cluster layer, revocation. One JSON object per line with time, kind
+//     (the event), peer, host_id and reason always present, and serial,
+//     fingerprint and outcome when known; each line is fsynced before
+//     Record returns. It rotates at AuditOptions.MaxBytes (64 MiB), and
+//     only membership events count towards that size. AuditLog.ReadMembership
+//     reads it back (nodetool membership-log).
+//   - The noise log (<data-dir>/membership-audit.noise.log): refused or failed
+//     internode handshakes and connection-limit drops, which anyone who can
+//     reach port 7000 can cause at line rate. They are not written one by
+//     one: they are counted per source IP (the port ignored) per interval
+//     (AuditOptions.NoiseInterval, one minute), and when the interval is
+//     over one "noise_summary" line per source is written with the count
+//     and the kind and reason of its first event. At most MaxNoiseSources
+//     (1024) sources are counted separately per interval; the noise of any
+//     further source goes to one "other sources" line, so memory and the
+//     lines per interval are bounded whatever the flood. Summaries are not
+//     fsynced (a crash may lose the current interval's counts), and the
+//     noise log has its own small rotation (NoiseMaxBytes, 4 MiB).
+//
+// Separate files were chosen over one file with a noise-dropping retention
+// policy: rotation stays a rename, membership records are never rewritten,
+// and the two budgets cannot interfere.
 //
 // # What this package must never do
 //
