@@ -111,6 +111,11 @@ type Options struct {
 	TokenFile string
 	Node      Node
 	Logger    *slog.Logger
+	// MembershipLog, if set, is served at GET /v1/membership-log
+	// (nodetool membership-log).
+	MembershipLog MembershipLog
+	// Now is the clock for relative --since durations. Default time.Now.
+	Now func() time.Time
 }
 
 // Server is the admin HTTP server.
@@ -162,6 +167,7 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/flush", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Flush()) }))
 	mux.HandleFunc("POST /v1/compact", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Compact()) }))
 	mux.HandleFunc("POST /v1/drain", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Drain()) }))
+	mux.HandleFunc("GET /v1/membership-log", s.auth(s.membershipLog))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
