@@ -23,6 +23,7 @@ func SystemClock() Clock { return systemClock{gossip.SystemClock()} }
 
 type systemClock struct{ gossip.Clock }
 
+// AfterFunc is time.AfterFunc.
 func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 	return time.AfterFunc(d, f).Stop
 }

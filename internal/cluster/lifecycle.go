@@ -99,6 +99,7 @@ func (c *Cluster) newGossip() *gossip.Runtime {
 // names the message kind).
 type gossipTransport struct{ m Messenger }
 
+// Send implements gossip.Transport.
 func (t gossipTransport) Send(to netip.Addr, payload []byte) error {
 	return t.m.Send(to, messaging.VerbGossipSyn, payload)
 }

@@ -14,25 +14,42 @@ import (
 
 // Options configure a cluster member.
 type Options struct {
-	Self        netip.Addr
+	// Self is this node's internode address (listen_address).
+	Self netip.Addr
+	// ClusterName is cluster_name: gossip from another cluster is refused.
 	ClusterName string
-	Seeds       []netip.Addr
-	DC, Rack    string
-	HostID      [16]byte
-	Generation  int32
-	NumTokens   int
+	// Seeds are the seed provider's addresses; Self may be among them.
+	Seeds []netip.Addr
+	// DC and Rack place this node (GossipingPropertyFileSnitch).
+	DC, Rack string
+	// HostID is this node's host id.
+	HostID [16]byte
+	// Generation is this process's gossip generation (larger than the
+	// previous run's).
+	Generation int32
+	// NumTokens is num_tokens: how many tokens a first start allocates.
+	NumTokens int
 	// Tokens are this node's tokens if already known (persisted); nil means
 	// allocate on join.
-	Tokens        []int64
+	Tokens []int64
+	// NativeAddress is this node's CQL address, gossiped for drivers; its
+	// port is assumed for peers that do not gossip theirs.
 	NativeAddress netip.AddrPort
-	StoragePort   int
-	Engine        *storage.Engine
-	Schema        *schema.Manager
+	// StoragePort is the internode port every node listens on
+	// (system.peers).
+	StoragePort int
+	// Engine is this node's storage: its load, the saved ring members,
+	// and the data of tables a merged schema dropped.
+	Engine *storage.Engine
+	// Schema is this node's schema, synchronised cluster-wide.
+	Schema *schema.Manager
 	// Messaging carries gossip and metadata to the peers (in production a
 	// *messaging.Service).
 	Messaging Messenger
-	Audit     *pki.AuditLog
-	Logger    *slog.Logger
+	// Audit, when set, records membership changes and refusals.
+	Audit *pki.AuditLog
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 	// Clock measures every wait of the member (join, settle, load
 	// refresh, metadata pulls) and drives gossip rounds; nil is the
 	// system clock.
@@ -47,8 +64,11 @@ type Options struct {
 	SettleTimeout time.Duration
 	// SaveTokens persists the tokens chosen on first join.
 	SaveTokens func([]int64) error
-	// Events receives client-visible changes: status (UP/DOWN), topology
-	// (NEW_NODE/REMOVED_NODE) and schema changes learned from peers.
+	// OnStatus, OnTopology and OnSchema receive client-visible changes:
+	// status (UP/DOWN), topology (NEW_NODE/REMOVED_NODE) and schema
+	// changes learned from peers. OnStatus and OnTopology are called on
+	// gossip's goroutine, OnSchema on the one that merged the schema (a
+	// pull's, Start's or a messaging handler's); none may block.
 	OnStatus   func(up bool, native netip.AddrPort)
 	OnTopology func(change string, native netip.AddrPort)
 	OnSchema   func(schema.Change)
@@ -77,8 +97,12 @@ func (o Options) withDefaults() Options {
 
 // RoleSync is the role store's cluster interface (internal/auth).
 type RoleSync interface {
+	// Export encodes every role (and tombstone) for a peer.
 	Export() ([]byte, error)
+	// Merge folds a peer's export in and reports whether anything
+	// changed.
 	Merge(data []byte) (bool, error)
+	// Version identifies the roles' content (gossiped as AUTH_VERSION).
 	Version() string
 }
 

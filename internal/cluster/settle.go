@@ -34,9 +34,10 @@ const peersMetaKey = "cluster/peers"
 // once when there is no such peer (a lone node, or the first node of a new
 // cluster).
 //
-// The wait is bounded by Options.SettleTimeout (DefaultSettleTimeout when
-// zero; a negative timeout skips the wait, like Cassandra's
-// cassandra.skip_wait_for_gossip_to_settle=0) and by ctx. When either
+// The wait is bounded by Options.SettleTimeout on the member's clock
+// (DefaultSettleTimeout when zero; a negative timeout skips the wait,
+// like Cassandra's cassandra.skip_wait_for_gossip_to_settle=0) and by
+// ctx. When either
 // ends the wait first, or Stop is called, WaitSettled returns an error
 // naming the peers still not up; the caller logs it and starts anyway.
 //
@@ -59,10 +60,16 @@ func (c *Cluster) WaitSettled(ctx context.Context) error {
 	if len(waiting) == 0 {
 		return nil
 	}
+	c.log.Info("waiting for gossip to settle before serving clients", "peers_not_up", addrList(waiting), "timeout", timeout)
+	return c.awaitPeers(ctx, timeout, waiting)
+}
+
+// awaitPeers polls until no expected peer is unsettled (waiting are the
+// ones now), for at most timeout on the member's clock.
+func (c *Cluster) awaitPeers(ctx context.Context, timeout time.Duration, waiting []netip.Addr) error {
 	ctx, cancel := c.withTimeout(ctx, timeout)
 	defer cancel()
 	start := c.clock.Now()
-	c.log.Info("waiting for gossip to settle before serving clients", "peers_not_up", addrList(waiting), "timeout", timeout)
 	tick := c.clock.NewTicker(settlePoll)
 	defer tick.Stop()
 	for {
