@@ -143,7 +143,9 @@ func (n *Node) newMessaging() error {
 		ServerTLS: id.ServerConfig(), ClientTLS: id.ClientConfig(), PeerAddress: pki.PeerAddress, Logger: n.log,
 		RequestTimeout: cfg.WriteTimeout,
 		OnRefused: func(remote netip.AddrPort, reason string) {
-			_ = n.audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: remote.String(), Reason: reason})
+			// Handshake noise: counted per source per minute in the noise
+			// log, never in the membership log (pki package doc).
+			_ = n.audit.Record(pki.AuditEvent{Kind: pki.AuditHandshake, Peer: remote.String(), Reason: reason})
 		}})
 	if err != nil {
 		return fmt.Errorf("internode messaging: %w", err)
@@ -297,7 +299,7 @@ func (n *Node) startNative() error {
 // startAdmin opens the admin endpoint (nodetool).
 func (n *Node) startAdmin() error {
 	a, err := admin.Start(admin.Options{Addr: n.cfg.AdminAddress, TokenFile: filepath.Join(n.cfg.DataDir, "admin.token"),
-		Node: adminNode{n}, Logger: n.log})
+		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit})
 	if err != nil {
 		return listenFailure(adminListener, n.cfg.AdminAddress, err)
 	}
