@@ -183,10 +183,12 @@ func loadCA(dir string, o Options) (*CA, error) {
 // IssueNode writes a node certificate for addr into outDir (created 0700 if
 // missing): node.key (ECDSA P-256, 0600), node.crt (IP SAN addr, URI SAN
 // with the cluster id, ExtKeyUsage ServerAuth and ClientAuth, CN addr,
-// Options.NodeValidity) and a copy of ca.crt. It refuses an invalid,
-// unspecified, multicast or zoned address, and refuses to overwrite an
-// existing node.key or node.crt (an existing ca.crt is accepted only if it
-// is this CA's certificate).
+// Options.NodeValidity, by default one year) and a copy of ca.crt. The
+// certificate's serial, address and expiry are first appended to the CA's
+// index (issued.jsonl), which Revoke uses to revoke by address. It refuses
+// an invalid, unspecified, multicast or zoned address, and refuses to
+// overwrite an existing node.key or node.crt (an existing ca.crt is
+// accepted only if it is this CA's certificate).
 func (ca *CA) IssueNode(addr netip.Addr, outDir string) error {
 	if err := ca.issueNode(addr, outDir); err != nil {
 		return fmt.Errorf("pki: issue node certificate for %s: %w", addr, err)
@@ -252,6 +254,15 @@ func (ca *CA) issueNode(addr netip.Addr, outDir string) error {
 		URIs:        []*url.URL{ClusterURI(ca.ClusterID)},
 	}, key.Public())
 	if err != nil {
+		return err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("parse new node certificate: %w", err)
+	}
+	// Indexed before it is written: every certificate that leaves the CA
+	// can be found (and revoked) by its address.
+	if err := ca.recordIssued(IssuedCert{Serial: leaf.SerialNumber, Address: addr, NotAfter: leaf.NotAfter, IssuedAt: now}); err != nil {
 		return err
 	}
 	keyPEM, err := encodeKey(key)

@@ -82,8 +82,17 @@ func TestInitIssueLoadRoundTrip(t *testing.T) {
 	if leaf.IsCA {
 		t.Error("leaf is a CA")
 	}
-	if years := leaf.NotAfter.Sub(time.Now()).Hours() / 24 / 365; years < 1.9 || years > 2.1 {
-		t.Errorf("leaf validity %.2f years, want 2", years)
+	if years := leaf.NotAfter.Sub(time.Now()).Hours() / 24 / 365; years < 0.99 || years > 1.01 {
+		t.Errorf("leaf validity %.2f years, want %d (DefaultNodeValidityYears)", years, DefaultNodeValidityYears)
+	}
+	// Every issued certificate is in the CA's index, by serial and address.
+	issued, err := loaded.Issued()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issued) != 1 || issued[0].Serial.Cmp(leaf.SerialNumber) != 0 || issued[0].Address != id.Address ||
+		!issued[0].NotAfter.Equal(leaf.NotAfter.Truncate(time.Second)) {
+		t.Fatalf("index %+v, want serial %s for %s until %s", issued, leaf.SerialNumber, id.Address, leaf.NotAfter)
 	}
 }
 
@@ -357,7 +366,7 @@ func TestLoadIdentityExpiresWithClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := LoadIdentity(filepath.Join(dir, "n")); err == nil || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("LoadIdentity of a 2-year certificate issued 3 years ago: %v", err)
+		t.Fatalf("LoadIdentity of a 1-year certificate issued 3 years ago: %v", err)
 	}
 	if _, err := LoadIdentityWithOptions(filepath.Join(dir, "n"), Options{Now: func() time.Time { return past }}); err != nil {
 		t.Fatalf("LoadIdentity at issue time: %v", err)

@@ -25,9 +25,14 @@
 //   - Internode TLS is TLS 1.3 only, mutually authenticated, full handshakes
 //     only (no session resumption), and a connection is accepted only if the
 //     peer's leaf chains to this cluster's CA, is valid now, has the right
-//     extended key usage, carries this cluster's id and exactly one IP SAN.
-//     Both the dialing and the accepting side check all of it in
+//     extended key usage, carries this cluster's id and exactly one IP SAN,
+//     and is not on the installed revocation list (crl.go). Both the
+//     dialing and the accepting side check all of it in
 //     tls.Config.VerifyConnection.
+//   - A revocation list is installed only if it is signed by this
+//     cluster's CA and numbered higher than the installed one; the CA
+//     numbers its lists 1, 2, 3… (CA.Revoke) and keeps an index of every
+//     certificate it issued (issued.jsonl) to revoke by address.
 //   - The certificate's IP SAN is the peer's identity. PeerAddress returns it;
 //     the messaging layer must compare it with the address the peer claims in
 //     its handshake and gossip and with the TCP source address.

@@ -5,8 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/netip"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +25,14 @@ type Identity struct {
 	// Address is the node certificate's single IP SAN.
 	Address netip.Addr
 
-	now func() time.Time
+	now    func() time.Time
+	caCert *x509.Certificate
+
+	// crlMu serialises InstallCRL; crl is read lock-free by every
+	// handshake.
+	crlMu     sync.Mutex
+	crl       atomic.Pointer[CRL]
+	onRevoked atomic.Pointer[func(addr netip.Addr, serial *big.Int)]
 }
 
 // LoadIdentity loads certsDir/{node.crt,node.key,ca.crt} with default Options.
@@ -72,7 +82,7 @@ func loadIdentity(certsDir string, o Options) (*Identity, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
-	id := &Identity{Cert: pair, CAPool: pool, ClusterID: clusterID, now: o.Now}
+	id := &Identity{Cert: pair, CAPool: pool, ClusterID: clusterID, now: o.Now, caCert: caCert}
 	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
 		addr, err := id.verifyLeaf(pair.Leaf, usage)
 		if err != nil {
@@ -85,7 +95,8 @@ func loadIdentity(certsDir string, o Options) (*Identity, error) {
 
 // verifyLeaf checks leaf against this cluster: it chains directly to the CA
 // (no intermediates are accepted), is valid now, allows usage, carries this
-// cluster's id and exactly one IP SAN, which it returns.
+// cluster's id and exactly one IP SAN, which it returns, and is not on the
+// installed CRL (a *RevokedError, matching ErrRevoked).
 func (id *Identity) verifyLeaf(leaf *x509.Certificate, usage x509.ExtKeyUsage) (netip.Addr, error) {
 	if leaf == nil {
 		return netip.Addr{}, errors.New("no certificate")
@@ -104,7 +115,85 @@ func (id *Identity) verifyLeaf(leaf *x509.Certificate, usage x509.ExtKeyUsage) (
 	if cid != id.ClusterID {
 		return netip.Addr{}, fmt.Errorf("certificate is for cluster %s, this is cluster %s", cid, id.ClusterID)
 	}
-	return leafAddress(leaf)
+	addr, err := leafAddress(leaf)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if crl := id.crl.Load(); crl.Contains(leaf.SerialNumber) {
+		return netip.Addr{}, &RevokedError{Serial: leaf.SerialNumber, Address: addr, CRLNumber: crl.Number}
+	}
+	return addr, nil
+}
+
+// CACert returns the cluster CA certificate (ca.crt).
+func (id *Identity) CACert() *x509.Certificate { return id.caCert }
+
+// Serial returns the serial number of this node's certificate.
+func (id *Identity) Serial() *big.Int { return id.Cert.Leaf.SerialNumber }
+
+// VerifyCRL decodes data (PEM or DER) and verifies it as ParseCRL does
+// against this cluster's CA, and that it has not expired (NextUpdate is not
+// past). It installs nothing.
+func (id *Identity) VerifyCRL(data []byte) (*CRL, error) {
+	c, err := ParseCRL(data, id.caCert)
+	if err != nil {
+		return nil, err
+	}
+	if now := id.now(); c.Expired(now) {
+		return nil, fmt.Errorf("pki: CRL refused: number %s expired at %s", c.Number, c.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	return c, nil
+}
+
+// InstallCRL makes c the revocation list every later handshake of this
+// identity is checked against, if c was verified against this cluster's CA
+// and its number is greater than the installed one (else ErrCRLNotNewer,
+// and nothing changes). It returns the entries c revokes that the previous
+// list did not. Connections already open are not affected: the messaging
+// layer closes them (messaging.Service.CloseRevoked with Revoked).
+func (id *Identity) InstallCRL(c *CRL) ([]RevokedCert, error) {
+	if c == nil || string(c.authority) != string(id.caCert.Raw) {
+		return nil, errors.New("pki: CRL was not verified against this cluster's CA")
+	}
+	id.crlMu.Lock()
+	defer id.crlMu.Unlock()
+	prev := id.crl.Load()
+	if prev != nil && c.Number.Cmp(prev.Number) <= 0 {
+		return nil, fmt.Errorf("%w (offered %s, installed %s)", ErrCRLNotNewer, c.Number, prev.Number)
+	}
+	id.crl.Store(c)
+	var newly []RevokedCert
+	for _, e := range c.Revoked {
+		if !prev.Contains(e.Serial) {
+			newly = append(newly, e)
+		}
+	}
+	return newly, nil
+}
+
+// CRL returns the installed revocation list, or nil.
+func (id *Identity) CRL() *CRL { return id.crl.Load() }
+
+// Revoked reports whether cert was issued by this cluster's CA and is on the
+// installed CRL. It is what the messaging layer checks open connections'
+// peer certificates with.
+func (id *Identity) Revoked(cert *x509.Certificate) bool {
+	if cert == nil || string(cert.RawIssuer) != string(id.caCert.RawSubject) {
+		return false
+	}
+	return id.crl.Load().Contains(cert.SerialNumber)
+}
+
+// SetOnRevokedPeer sets the function called when a TLS handshake (as server
+// or client) refuses a peer because its certificate is revoked, with the
+// certificate's address and serial. It runs on the handshake's goroutine
+// and must not block. nil removes it.
+func (id *Identity) SetOnRevokedPeer(f func(addr netip.Addr, serial *big.Int)) {
+	if f == nil {
+		id.onRevoked.Store(nil)
+		return
+	}
+	id.onRevoked.Store(&f)
 }
 
 // leafAddress returns the single IP SAN of a node certificate.

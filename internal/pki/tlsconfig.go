@@ -87,7 +87,17 @@ func (id *Identity) verifyPeer(cs tls.ConnectionState, usage x509.ExtKeyUsage) (
 	}
 	addr, err := id.verifyLeaf(cs.PeerCertificates[0], usage)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("pki: peer certificate refused: %w", err)
+		err = fmt.Errorf("pki: peer certificate refused: %w", err)
+		var rev *RevokedError
+		if errors.As(err, &rev) {
+			if f := id.onRevoked.Load(); f != nil {
+				(*f)(rev.Address, rev.Serial)
+			}
+			// A certificate verification error, so that the dialing
+			// side reports it as a refused peer like the accepting side.
+			err = &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+		}
+		return netip.Addr{}, err
 	}
 	return addr, nil
 }
