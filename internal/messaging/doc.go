@@ -27,13 +27,19 @@
 //     certificate address == TCP source address; the dialer requires the
 //     acceptor's certificate address and claimed address to equal the
 //     address it dialed. Handlers receive only that authenticated address.
-//   - Everything is bounded: handshake time and size, unauthenticated
-//     connections per source IP and inbound connections in total, frame
-//     size per lane (checked before allocating), outbound queue bytes per
-//     peer and lane (Send fails fast with ErrQueueFull, never blocks), and
-//     handlers in flight per connection (the reader stops reading beyond
-//     them, pushing back onto the sender's queue).
-//   - Every refusal of a peer is reported through Options.OnRefused.
+//   - Everything is bounded: handshake time and size, frame size per lane
+//     (checked before allocating), outbound queue bytes per peer and lane
+//     (Send fails fast with ErrQueueFull, never blocks), handlers in flight
+//     per connection (the reader stops reading beyond them, pushing back
+//     onto the sender's queue), and inbound connections in two separate
+//     budgets (slots.go, Options "Connection budgets"): connections still in
+//     the handshake, per source IP and in total, and authenticated
+//     connections, a few per peer address, closed when idle. No flood of
+//     unauthenticated connections, and no single certificate holder, can
+//     take a member's connection slots.
+//   - Every refusal of a peer is reported through Options.OnRefused and
+//     counted (Service.Stats); the log gets at most one WARN line per
+//     RefusalLogInterval about them.
 //
 // # What this package must never do
 //

@@ -46,6 +46,7 @@ const (
 	rejectVersion   rejectCode = 2 // no protocol version in common
 	rejectCluster   rejectCode = 3 // cluster id differs
 	rejectAddress   rejectCode = 4 // claimed address != certificate IP != TCP source
+	rejectBusy      rejectCode = 5 // no connection slot for this peer (MaxPeers)
 )
 
 func (c rejectCode) String() string {
@@ -58,6 +59,8 @@ func (c rejectCode) String() string {
 		return "wrong cluster id"
 	case rejectAddress:
 		return "address mismatch"
+	case rejectBusy:
+		return "no connection slot"
 	}
 	return fmt.Sprintf("reject(%d)", uint8(c))
 }

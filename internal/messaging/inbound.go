@@ -9,12 +9,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 )
 
-// acceptLoop admits connections within the per-source and total bounds and
-// serves each on its own goroutine.
+// acceptLoop admits connections within the handshake budgets (slots.go)
+// and serves each on its own goroutine.
 func (s *Service) acceptLoop(ln net.Listener) {
 	defer s.wg.Done()
 	delay := time.Duration(0)
@@ -33,89 +34,62 @@ func (s *Service) acceptLoop(ln net.Listener) {
 			continue
 		}
 		delay = 0
-		src := addrPortOf(raw.RemoteAddr())
-		if !s.admit(raw, src.Addr()) {
+		ic, ok := s.admit(raw, addrPortOf(raw.RemoteAddr()))
+		if !ok {
 			raw.Close()
 			continue
 		}
 		s.wg.Add(1)
-		go s.serveConn(raw, src)
-	}
-}
-
-// admit counts a new connection against MaxInboundConns and the per-source
-// handshake bound, or refuses it.
-func (s *Service) admit(raw net.Conn, src netip.Addr) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return false
-	case len(s.inbound) >= s.o.MaxInboundConns:
-		s.log.Debug("internode connection dropped: MaxInboundConns reached", "remote", src)
-		return false
-	case s.handshaking[src] >= s.o.MaxConnsPerSource:
-		s.log.Debug("internode connection dropped: MaxConnsPerSource reached", "remote", src)
-		return false
-	}
-	s.inbound[raw] = struct{}{}
-	s.handshaking[src]++
-	return true
-}
-
-// authenticated moves a connection out of the per-source handshake count.
-func (s *Service) doneHandshaking(src netip.Addr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.handshaking[src]--; s.handshaking[src] <= 0 {
-		delete(s.handshaking, src)
+		go s.serveConn(ic)
 	}
 }
 
 // serveConn authenticates one inbound connection and then serves it.
-func (s *Service) serveConn(raw net.Conn, src netip.AddrPort) {
+func (s *Service) serveConn(ic *inConn) {
 	defer s.wg.Done()
-	handshaking := true
 	defer func() {
-		raw.Close()
-		if handshaking {
-			s.doneHandshaking(src.Addr())
-		}
-		s.mu.Lock()
-		delete(s.inbound, raw)
-		s.mu.Unlock()
+		ic.raw.Close()
+		s.release(ic)
 	}()
-	tc, h, ok := s.handshake(raw, src)
+	tc, h, ok := s.handshake(ic)
 	if !ok {
 		return
 	}
-	handshaking = false
-	s.doneHandshaking(src.Addr())
-	s.serveInbound(&tlsRaw{Conn: raw, tls: tc}, h.addr, h.lane)
+	s.serveInbound(ic, &tlsRaw{Conn: ic.raw, tls: tc}, h.addr, h.lane)
 }
 
 // handshake runs TLS and the ringdb handshake on an accepted connection,
-// bounded by HandshakeTimeout. Nothing is written before TLS completes, and
-// a refusal writes only a reject code.
-func (s *Service) handshake(raw net.Conn, src netip.AddrPort) (*tls.Conn, hello, bool) {
+// bounded by HandshakeTimeout, and moves it to its peer's slots. Nothing is
+// written before TLS completes, and a refusal writes only a reject code.
+func (s *Service) handshake(ic *inConn) (*tls.Conn, hello, bool) {
+	raw, src := ic.raw, ic.src
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.HandshakeTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	raw.SetDeadline(deadline)
+	failed := func(err error) {
+		s.stats.handshakeFailures.Add(1)
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+			s.stats.handshakeTimeouts.Add(1)
+		}
+	}
 	tc := tls.Server(raw, s.serverTLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		if !s.closing() {
+			failed(err)
 			s.refused(src, "tls handshake: "+err.Error())
 		}
 		return nil, hello{}, false
 	}
 	st := tc.ConnectionState()
 	if st.Version != tls.VersionTLS13 || len(st.PeerCertificates) == 0 {
+		failed(nil)
 		s.refused(src, "not an authenticated TLS 1.3 connection")
 		return nil, hello{}, false
 	}
 	certAddr, err := s.o.PeerAddress(st)
 	if err != nil {
+		failed(nil)
 		s.refused(src, "peer certificate: "+err.Error())
 		return nil, hello{}, false
 	}
@@ -123,14 +97,17 @@ func (s *Service) handshake(raw net.Conn, src netip.AddrPort) (*tls.Conn, hello,
 	h, err := readHello(tc)
 	if err != nil {
 		if errors.Is(err, errBadMagic) || errors.Is(err, errMalformed) {
+			failed(nil)
 			s.reject(tc, src, rejectMalformed, "bad handshake: "+err.Error())
 		} else if !s.closing() {
+			failed(err)
 			s.refused(src, "bad handshake: read: "+err.Error())
 		}
 		return nil, hello{}, false
 	}
 	version, ok := chooseVersion(h)
 	if !ok {
+		failed(nil)
 		s.reject(tc, src, rejectVersion, fmt.Sprintf("bad handshake: no common protocol version (peer %d..%d, ours %d..%d)",
 			h.minVersion, h.maxVersion, protoMin, protoMax))
 		return nil, hello{}, false
@@ -138,12 +115,20 @@ func (s *Service) handshake(raw net.Conn, src netip.AddrPort) (*tls.Conn, hello,
 	if h.clusterID != s.o.ClusterID {
 		// The peer's cluster id is logged (it chained to our CA, so it is
 		// not attacker-chosen garbage); ours is never sent.
+		failed(nil)
 		s.reject(tc, src, rejectCluster, fmt.Sprintf("wrong cluster: peer claims cluster %q", h.clusterID))
 		return nil, hello{}, false
 	}
 	if h.addr != certAddr || certAddr != src.Addr() {
+		failed(nil)
 		s.reject(tc, src, rejectAddress, fmt.Sprintf("address mismatch: claimed %v, certificate %v, TCP source %v",
 			h.addr, certAddr, src.Addr()))
+		return nil, hello{}, false
+	}
+	if reason, ok := s.authenticate(ic, h.addr, h.lane); !ok {
+		if !s.closing() {
+			s.reject(tc, src, rejectBusy, reason)
+		}
 		return nil, hello{}, false
 	}
 	if _, err := tc.Write(appendAccept(make([]byte, 0, acceptLen), accept{version: version, addr: s.o.Self})); err != nil {
@@ -165,8 +150,10 @@ func (s *Service) reject(tc *tls.Conn, src netip.AddrPort, code rejectCode, reas
 // serveInbound reads requests and one-way messages from an authenticated
 // connection and runs their handlers, at most maxHandlersPerConn at once
 // (beyond that the reader stops reading: back-pressure onto the peer's
-// queue). Responses go back on the same connection through one writer.
-func (s *Service) serveInbound(conn *tlsRaw, from netip.Addr, ln lane) {
+// queue). Responses go back on the same connection through one writer. The
+// connection is closed once it has received nothing for IdleTimeout while
+// none of its handlers ran (idleReader).
+func (s *Service) serveInbound(ic *inConn, conn *tlsRaw, from netip.Addr, ln lane) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	out := make(chan []byte, maxHandlersPerConn)
 	sem := make(chan struct{}, maxHandlersPerConn)
@@ -174,7 +161,7 @@ func (s *Service) serveInbound(conn *tlsRaw, from netip.Addr, ln lane) {
 	hwg.Add(1)
 	go func() {
 		defer hwg.Done()
-		s.writeResponses(ctx, cancel, conn, out)
+		s.writeResponses(ctx, cancel, ic, conn, out)
 	}()
 	defer func() {
 		cancel()
@@ -182,12 +169,16 @@ func (s *Service) serveInbound(conn *tlsRaw, from netip.Addr, ln lane) {
 		hwg.Wait()
 	}()
 
-	br := bufio.NewReaderSize(conn.tls, 64<<10)
+	br := bufio.NewReaderSize(&idleReader{ic: ic, conn: conn, idle: s.o.IdleTimeout}, 64<<10)
 	max := s.o.maxFrame(ln)
 	for {
 		f, err := readFrame(br, max)
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			switch {
+			case errors.Is(err, errIdle):
+				s.stats.idleInbound.Add(1)
+				s.log.Debug("internode connection idle: closed", "peer", from, "lane", ln, "idle_timeout", s.o.IdleTimeout)
+			case ctx.Err() == nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				s.log.Info("internode connection closed", "peer", from, "lane", ln, "err", err)
 			}
 			return
@@ -201,12 +192,52 @@ func (s *Service) serveInbound(conn *tlsRaw, from netip.Addr, ln lane) {
 		case <-ctx.Done():
 			return
 		}
+		ic.running.Add(1)
 		hwg.Add(1)
 		go func() {
 			defer hwg.Done()
-			defer func() { <-sem }()
+			defer func() {
+				ic.running.Add(-1)
+				ic.touch()
+				<-sem
+			}()
 			s.serveFrame(ctx, from, ln, f, out)
 		}()
+	}
+}
+
+// errIdle ends an inbound connection that stayed idle for IdleTimeout.
+var errIdle = errors.New("idle timeout")
+
+// idleReader reads an inbound connection's TLS stream, failing with errIdle
+// once nothing has been read for IdleTimeout while none of its handlers ran
+// and no response was written. A read deadline that passes while the
+// connection is in use is extended (crypto/tls keeps its state across a
+// timed-out read).
+type idleReader struct {
+	ic   *inConn
+	conn *tlsRaw
+	idle time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	for {
+		r.conn.SetReadDeadline(r.ic.last().Add(r.idle))
+		n, err := r.conn.tls.Read(p)
+		if n > 0 {
+			r.ic.touch()
+		}
+		if n > 0 || err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		if r.ic.running.Load() > 0 {
+			r.ic.touch() // a running handler is activity
+			continue
+		}
+		if time.Since(r.ic.last()) < r.idle {
+			continue // a response was written meanwhile
+		}
+		return 0, errIdle
 	}
 }
 
@@ -236,7 +267,7 @@ func (s *Service) serveFrame(ctx context.Context, from netip.Addr, ln lane, f fr
 }
 
 // writeResponses writes queued responses, flushing when none is waiting.
-func (s *Service) writeResponses(ctx context.Context, cancel context.CancelFunc, conn *tlsRaw, out <-chan []byte) {
+func (s *Service) writeResponses(ctx context.Context, cancel context.CancelFunc, ic *inConn, conn *tlsRaw, out <-chan []byte) {
 	bw := bufio.NewWriterSize(conn.tls, 64<<10)
 	for {
 		select {
@@ -251,6 +282,7 @@ func (s *Service) writeResponses(ctx context.Context, cancel context.CancelFunc,
 				conn.Close()
 				return
 			}
+			ic.touch()
 		case <-ctx.Done():
 			return
 		}

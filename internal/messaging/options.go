@@ -26,11 +26,26 @@ const (
 	UrgentMaxFrameSize = 1 << 20
 	// DefaultMaxQueueBytesPerPeer bounds each lane's outbound queue to one peer.
 	DefaultMaxQueueBytesPerPeer = 64 << 20
-	// DefaultMaxConnsPerSource bounds connections from one source IP that
-	// have not completed the handshake.
-	DefaultMaxConnsPerSource = 8
-	// DefaultMaxInboundConns bounds all inbound connections.
-	DefaultMaxInboundConns = 256
+	// DefaultMaxHandshakes bounds the inbound connections still in the
+	// handshake, in total.
+	DefaultMaxHandshakes = 128
+	// DefaultMaxHandshakesPerSource bounds the inbound connections still in
+	// the handshake from one source IP.
+	DefaultMaxHandshakesPerSource = 8
+	// DefaultMaxConnsPerPeer bounds the authenticated inbound connections
+	// from one peer address: its two lanes, twice (room for a redial while
+	// the old connection is not yet known to be dead).
+	DefaultMaxConnsPerPeer = 2 * numLanes
+	// DefaultMaxPeers bounds the peer addresses with authenticated inbound
+	// connections (members named by Options.Reserved do not count).
+	DefaultMaxPeers = 1024
+	// DefaultIdleTimeout closes an authenticated inbound connection that
+	// received nothing for that long (the dialer closes its own unused
+	// connections after half of it).
+	DefaultIdleTimeout = time.Minute
+	// DefaultRefusalLogInterval is the least time between two WARN lines
+	// about refused or dropped inbound connections.
+	DefaultRefusalLogInterval = 10 * time.Second
 	// MaxClusterIDLen is the longest cluster id the handshake carries.
 	MaxClusterIDLen = 255
 
@@ -45,6 +60,32 @@ const (
 )
 
 // Options configures a Service. Zero values take the documented default.
+//
+// # Connection budgets
+//
+// An inbound connection is in one of two budgets, never both:
+//
+//   - Handshake: from TCP accept until the ringdb handshake has been
+//     accepted (TLS 1.3 with a verified certificate, then the hello). At most
+//     MaxHandshakesPerSource per source IP and MaxHandshakes in total, each
+//     for at most HandshakeTimeout. A connection beyond a bound is closed at
+//     once, before TLS, counted (Stats) and reported to OnLimit. A member's
+//     address (Reserved, or an address that has authenticated with us since
+//     Start, either way round) is held only to MaxHandshakesPerSource: no
+//     flood of strangers can keep a member from handshaking.
+//   - Authenticated: after the handshake, at most MaxConnsPerPeer per peer
+//     address. These slots are the peer's own: only the holder of that
+//     address's certificate, connecting from that address, can use them.
+//     When a peer opens one more, its least recently active connection is
+//     closed (the newest connection is the one its dialer uses). At most
+//     MaxPeers addresses hold authenticated connections besides the
+//     Reserved ones; a further address is refused with a reject code.
+//     A connection that receives nothing (not a byte) for IdleTimeout while
+//     no handler of it runs is closed.
+//
+// The dialer closes a connection it has not used (nothing written, no
+// response awaited) for IdleTimeout/2, before the acceptor would, so an
+// idle close never races a request.
 type Options struct {
 	// Self is this node's listen address (cassandra.yaml listen_address). It
 	// must be a specific address, equal to the IP SAN of our certificate;
@@ -70,7 +111,8 @@ type Options struct {
 	// (its IP SAN). Required.
 	PeerAddress func(tls.ConnectionState) (netip.Addr, error)
 	// HandshakeTimeout bounds connect + TLS + ringdb handshake, per
-	// connection. Default 5s.
+	// connection; an inbound connection that has not completed its
+	// handshake by then is closed. Default 5s.
 	HandshakeTimeout time.Duration
 	// RequestTimeout applies to a Request whose context has no deadline.
 	// Default 2s (Cassandra's write_request_timeout).
@@ -82,18 +124,54 @@ type Options struct {
 	// to each peer (and to Self). Send fails with ErrQueueFull beyond it.
 	// Default 64 MiB.
 	MaxQueueBytesPerPeer int
-	// MaxConnsPerSource bounds the inbound connections from one source IP
-	// that have not completed the handshake; further ones are closed at
+	// MaxHandshakes bounds the inbound connections that have not completed
+	// the handshake, in total; further ones are closed at once unless their
+	// source is a member (see Connection budgets). They never count against
+	// authenticated connections. Default 128.
+	MaxHandshakes int
+	// MaxHandshakesPerSource bounds the inbound connections from one source
+	// IP that have not completed the handshake; further ones are closed at
 	// once. Default 8.
-	MaxConnsPerSource int
-	// MaxInboundConns bounds all inbound connections. Default 256.
-	MaxInboundConns int
+	MaxHandshakesPerSource int
+	// MaxConnsPerPeer bounds the authenticated inbound connections from one
+	// peer address; one more closes that peer's least recently active
+	// connection. Default 4 (two lanes, twice). At least 2.
+	MaxConnsPerPeer int
+	// MaxPeers bounds the peer addresses, other than Reserved ones, with
+	// authenticated inbound connections; a further address is refused after
+	// TLS with a reject code. Default 1024.
+	MaxPeers int
+	// IdleTimeout closes an authenticated inbound connection that received
+	// nothing for that long while none of its handlers ran. Outbound
+	// connections are closed by their dialer after IdleTimeout/2 unused.
+	// Gossip keeps a live peer's urgent lane busy (a message every second);
+	// an idle lane is redialled on its next message. Default 1 minute.
+	IdleTimeout time.Duration
+	// Reserved, if set, reports whether an address belongs to a cluster
+	// member: its handshakes are held only to MaxHandshakesPerSource (not
+	// MaxHandshakes) and its authenticated connections do not count against
+	// MaxPeers. Addresses that have authenticated with this Service since
+	// Start (inbound or outbound) are treated as members for handshakes
+	// without it. Called on the accept path: it must be fast and must not
+	// call the Service.
+	Reserved func(netip.Addr) bool
+	// RefusalLogInterval is the least time between two WARN lines about
+	// refused or dropped inbound connections; each line carries the counts
+	// since the previous one (every refusal is logged at DEBUG and counted
+	// in Stats). Default 10s.
+	RefusalLogInterval time.Duration
 	// Logger receives operational logs. Default: discard.
 	Logger *slog.Logger
-	// OnRefused, if set, is called for every refused peer (TLS failure,
-	// wrong cluster, address mismatch, bad handshake), on either side of a
-	// connection. It must not block for long.
+	// OnRefused, if set, is called for every refused peer (TLS failure or
+	// handshake timeout, wrong cluster, address mismatch, bad handshake,
+	// MaxPeers), on either side of a connection. It must not block for long.
 	OnRefused func(remote netip.AddrPort, reason string)
+	// OnLimit, if set, is called for every inbound connection closed by a
+	// connection budget before TLS (MaxHandshakes, MaxHandshakesPerSource)
+	// and for every authenticated connection closed by MaxConnsPerPeer. It
+	// runs on the accept path during a flood: it must be fast and must not
+	// block.
+	OnLimit func(remote netip.AddrPort, reason string)
 }
 
 // ensureDefaults fills zero fields with their defaults.
@@ -113,11 +191,23 @@ func (o *Options) ensureDefaults() {
 	if o.MaxQueueBytesPerPeer == 0 {
 		o.MaxQueueBytesPerPeer = DefaultMaxQueueBytesPerPeer
 	}
-	if o.MaxConnsPerSource == 0 {
-		o.MaxConnsPerSource = DefaultMaxConnsPerSource
+	if o.MaxHandshakes == 0 {
+		o.MaxHandshakes = DefaultMaxHandshakes
 	}
-	if o.MaxInboundConns == 0 {
-		o.MaxInboundConns = DefaultMaxInboundConns
+	if o.MaxHandshakesPerSource == 0 {
+		o.MaxHandshakesPerSource = DefaultMaxHandshakesPerSource
+	}
+	if o.MaxConnsPerPeer == 0 {
+		o.MaxConnsPerPeer = DefaultMaxConnsPerPeer
+	}
+	if o.MaxPeers == 0 {
+		o.MaxPeers = DefaultMaxPeers
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.RefusalLogInterval == 0 {
+		o.RefusalLogInterval = DefaultRefusalLogInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -188,11 +278,24 @@ func (o *Options) validate() error {
 	if o.MaxQueueBytesPerPeer < 0 {
 		bad("MaxQueueBytesPerPeer", "negative: %d", o.MaxQueueBytesPerPeer)
 	}
-	if o.MaxConnsPerSource < 0 {
-		bad("MaxConnsPerSource", "negative: %d", o.MaxConnsPerSource)
+	if o.MaxHandshakes < 0 {
+		bad("MaxHandshakes", "negative: %d", o.MaxHandshakes)
 	}
-	if o.MaxInboundConns < 0 {
-		bad("MaxInboundConns", "negative: %d", o.MaxInboundConns)
+	if o.MaxHandshakesPerSource < 0 {
+		bad("MaxHandshakesPerSource", "negative: %d", o.MaxHandshakesPerSource)
+	}
+	if o.MaxConnsPerPeer < numLanes {
+		// One connection per peer would make its two lanes evict each other.
+		bad("MaxConnsPerPeer", "must be at least %d (one per lane), got %d", numLanes, o.MaxConnsPerPeer)
+	}
+	if o.MaxPeers < 0 {
+		bad("MaxPeers", "negative: %d", o.MaxPeers)
+	}
+	if o.IdleTimeout < 0 {
+		bad("IdleTimeout", "negative: %v", o.IdleTimeout)
+	}
+	if o.RefusalLogInterval < 0 {
+		bad("RefusalLogInterval", "negative: %v", o.RefusalLogInterval)
 	}
 	return errors.Join(errs...)
 }

@@ -11,18 +11,24 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // outLane is one lane (urgent or bulk) to one peer: a byte-bounded queue,
 // a writer goroutine that dials lazily and batches writes, and a reader
 // goroutine per connection that matches responses to pending requests.
+// The writer closes a connection unused (nothing written, no response
+// awaited) for IdleTimeout/2, before the acceptor's IdleTimeout, and dials
+// again for the next message.
 type outLane struct {
 	s    *Service
 	to   netip.Addr
 	lane lane
 	cfg  *tls.Config
 	wake chan struct{} // capacity 1
+
+	lastActive atomic.Int64 // monoNow of the last write or response
 
 	mu      sync.Mutex
 	q       fifo[*outMsg]
@@ -106,8 +112,15 @@ func (l *outLane) run() {
 		failures int
 	)
 	for {
-		if !l.waitWork() {
+		work, ok := l.waitWork(conn)
+		if !ok {
 			return
+		}
+		if !work {
+			if l.closeIdle(conn) {
+				conn = nil
+			}
+			continue
 		}
 		if conn != nil && !l.isCurrent(conn) {
 			conn = nil
@@ -137,6 +150,7 @@ func (l *outLane) run() {
 				conn = nil
 				continue
 			}
+			l.touch()
 		}
 		if bw.Buffered() > 0 && l.empty() {
 			conn.SetWriteDeadline(time.Now().Add(writeStallTimeout))
@@ -148,25 +162,71 @@ func (l *outLane) run() {
 	}
 }
 
-// waitWork blocks until a message is queued; it returns false once the lane
-// is closed.
-func (l *outLane) waitWork() bool {
+// waitWork blocks until a message is queued (work) or, while the writer
+// holds conn, until it has been unused for IdleTimeout/2 (!work); ok is
+// false once the lane is closed.
+func (l *outLane) waitWork(conn *tlsRaw) (work, ok bool) {
 	for {
 		l.mu.Lock()
 		closed, n := l.closed, l.q.len()
 		l.mu.Unlock()
 		if closed {
-			return false
+			return false, false
 		}
 		if n > 0 {
-			return true
+			return true, true
+		}
+		var idle *time.Timer
+		var idleC <-chan time.Time
+		if conn != nil {
+			d := time.Until(monoTime(l.lastActive.Load()).Add(l.s.o.IdleTimeout / 2))
+			if d <= 0 {
+				return false, true
+			}
+			idle = time.NewTimer(d)
+			idleC = idle.C
 		}
 		select {
 		case <-l.wake:
+		case <-idleC:
 		case <-l.s.ctx.Done():
+			return false, false
+		}
+		if idle != nil {
+			idle.Stop()
+		}
+	}
+}
+
+// touch records activity on the current connection.
+func (l *outLane) touch() { l.lastActive.Store(monoNow()) }
+
+// closeIdle closes conn if it is still the lane's connection, nothing is
+// queued and no request written on it awaits its response; a request in
+// flight counts as activity. It reports whether conn is gone.
+func (l *outLane) closeIdle(conn *tlsRaw) bool {
+	l.mu.Lock()
+	if l.raw != conn {
+		l.mu.Unlock()
+		return true
+	}
+	if l.q.len() > 0 {
+		l.mu.Unlock()
+		return false
+	}
+	for _, c := range l.pending {
+		if c.gen == l.gen {
+			l.touch()
+			l.mu.Unlock()
 			return false
 		}
 	}
+	l.raw = nil
+	l.mu.Unlock()
+	conn.Close() // the reader ends; connLost finds l.raw != conn
+	l.s.stats.idleOutbound.Add(1)
+	l.s.log.Debug("internode connection idle: closed", "peer", l.to, "lane", l.lane, "after", l.s.o.IdleTimeout/2)
+	return true
 }
 
 func (l *outLane) isCurrent(conn *tlsRaw) bool {
@@ -239,6 +299,7 @@ func (l *outLane) connect() (*tlsRaw, uint64, error) {
 	l.gen++
 	gen := l.gen
 	l.raw = conn
+	l.touch()
 	l.mu.Unlock()
 	l.s.wg.Add(1)
 	go l.readResponses(conn, gen)
@@ -262,6 +323,7 @@ func (l *outLane) readResponses(conn *tlsRaw, gen uint64) {
 			l.connLost(conn, gen, fmt.Errorf("protocol violation: %v frame from acceptor", f.kind))
 			return
 		}
+		l.touch()
 		l.mu.Lock()
 		c := l.pending[f.id]
 		delete(l.pending, f.id)
@@ -380,6 +442,7 @@ func (s *Service) dial(ctx context.Context, to netip.Addr, ln lane, cfg *tls.Con
 		return nil, nil, errors.New(reason)
 	}
 	raw.SetDeadline(time.Time{})
+	s.rememberPeer(to)
 	ok = true
 	return tc, raw, nil
 }

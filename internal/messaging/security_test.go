@@ -271,14 +271,14 @@ func TestSecurityRefusals(t *testing.T) {
 }
 
 // TestHalfOpenFlood opens 100 silent connections from one source: only
-// MaxConnsPerSource of them are kept (until HandshakeTimeout), and a valid
+// MaxHandshakesPerSource of them are kept (until HandshakeTimeout), and a valid
 // peer is served meanwhile.
 func TestHalfOpenFlood(t *testing.T) {
 	ca := newTestCA(t, testCluster)
 	port := freePort(t)
 	const limit = 8
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, func(o *Options) {
-		o.MaxConnsPerSource = limit
+		o.MaxHandshakesPerSource = limit
 		o.HandshakeTimeout = 2 * time.Second
 	}), make(chan received, 1)).start(t)
 	b := newTestNode(t, ca, "127.0.0.2", port, nil)

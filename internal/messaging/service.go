@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Handler serves one verb. from is the peer's authenticated address (Self
@@ -37,14 +38,24 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu          sync.Mutex
-	closed      bool
-	started     bool
-	ln          net.Listener
-	peers       map[netip.Addr]*[numLanes]*outLane
-	local       [numLanes]*localLane
-	inbound     map[net.Conn]struct{} // every accepted connection, for Close
-	handshaking map[netip.Addr]int    // per source IP, connections not yet authenticated
+	mu      sync.Mutex
+	closed  bool
+	started bool
+	ln      net.Listener
+	peers   map[netip.Addr]*[numLanes]*outLane
+	local   [numLanes]*localLane
+
+	// Inbound connection budgets (slots.go).
+	inbound         map[net.Conn]*inConn      // every accepted connection, for Close
+	handshakes      int                       // connections in the handshake budget
+	handshaking     map[netip.Addr]int        // of which per source IP
+	peerSlots       map[netip.Addr]*peerSlots // authenticated connections per peer address
+	unreservedPeers int                       // entries of peerSlots that MaxPeers bounds
+	authenticated   int                       // connections in peerSlots
+	known           map[netip.Addr]time.Time  // addresses authenticated since Start
+
+	stats      counters
+	refusalLog refusalLog
 }
 
 // New validates o, fills its defaults and returns a Service that is not yet
@@ -60,8 +71,11 @@ func New(o Options) (*Service, error) {
 		serverTLS:   o.ServerTLS.Clone(),
 		clientTLS:   o.ClientTLS.Clone(),
 		peers:       make(map[netip.Addr]*[numLanes]*outLane),
-		inbound:     make(map[net.Conn]struct{}),
+		inbound:     make(map[net.Conn]*inConn),
 		handshaking: make(map[netip.Addr]int),
+		peerSlots:   make(map[netip.Addr]*peerSlots),
+		known:       make(map[netip.Addr]time.Time),
+		refusalLog:  refusalLog{interval: o.RefusalLogInterval},
 	}
 	// TLS 1.3 only, full handshakes only, on both sides.
 	for _, c := range []*tls.Config{s.serverTLS, s.clientTLS} {
@@ -143,6 +157,7 @@ func (s *Service) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	s.refusalLog.flush(s.log)
 	return err
 }
 
@@ -302,9 +317,10 @@ func (s *Service) invoke(ctx context.Context, from netip.Addr, v Verb, payload [
 	return h(ctx, from, payload)
 }
 
-// refused logs a refused peer and reports it to OnRefused.
+// refused reports a refused peer to OnRefused and to the rate-limited log
+// (refusalLog).
 func (s *Service) refused(remote netip.AddrPort, reason string) {
-	s.log.Warn("internode peer refused", "remote", remote, "reason", reason)
+	s.refusalLog.note(s.log, causeRefused, remote, reason)
 	if s.o.OnRefused != nil {
 		s.o.OnRefused(remote, reason)
 	}
