@@ -43,6 +43,12 @@ const (
 	// VerbBatchRemove removes a completed batch from a peer's batchlog
 	// (BATCH_REMOVE); bulk lane.
 	VerbBatchRemove Verb = 15
+	// VerbCRLPush hands a peer the cluster CA's current revocation list
+	// (DER); the response is the peer's CRL number afterwards; bulk lane.
+	VerbCRLPush Verb = 16
+	// VerbCRLPull offers a peer our CRL number and asks for its list if
+	// newer (empty response otherwise); bulk lane.
+	VerbCRLPull Verb = 17
 )
 
 // lane is one of the two connections kept to every peer.
@@ -87,6 +93,8 @@ var verbTable = [256]verbInfo{
 	VerbTruncate:       {"TRUNCATE", laneBulk},
 	VerbBatchStore:     {"BATCH_STORE", laneBulk},
 	VerbBatchRemove:    {"BATCH_REMOVE", laneBulk},
+	VerbCRLPush:        {"CRL_PUSH", laneBulk},
+	VerbCRLPull:        {"CRL_PULL", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.

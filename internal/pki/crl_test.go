@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -427,18 +428,15 @@ func TestHandshakeRefusesRevoked(t *testing.T) {
 	if _, err := one.InstallCRL(crl); err != nil {
 		t.Fatal(err)
 	}
-	type call struct {
-		addr   netip.Addr
-		serial string
-	}
-	calls := make(chan call, 8)
-	one.SetOnRevokedPeer(func(addr netip.Addr, serial *big.Int) { calls <- call{addr, serial.String()} })
-	wantCall := func(t *testing.T) {
+	calls := make(chan RevokedPeer, 8)
+	one.SetOnRevokedPeer(func(p RevokedPeer) { calls <- p })
+	wantCall := func(t *testing.T, inbound bool) {
 		t.Helper()
 		select {
 		case got := <-calls:
-			if got.addr != two.Address || got.serial != two.Serial().String() {
-				t.Fatalf("hook called with %v", got)
+			if got.Address != two.Address || got.Serial.Cmp(two.Serial()) != 0 || got.CRLNumber.Int64() != 1 ||
+				got.Inbound != inbound {
+				t.Fatalf("hook called with %+v", got)
 			}
 		default:
 			t.Fatal("hook not called")
@@ -454,14 +452,18 @@ func TestHandshakeRefusesRevoked(t *testing.T) {
 		if !errors.As(res.serverErr, &rev) || rev.CRLNumber.Int64() != 1 || rev.Address != two.Address {
 			t.Fatalf("server error %v", res.serverErr)
 		}
-		wantCall(t)
+		wantCall(t, true)
 	})
 	t.Run("revoked server", func(t *testing.T) {
-		res := handshake(t, two.ServerConfig(), one.ClientConfigFor(two.Address))
+		res := handshake(t, two.ServerConfig(), one.ClientConfig())
 		if !errors.Is(res.clientErr, ErrRevoked) {
 			t.Fatalf("client %v; want the client to refuse a revoked server certificate", res.clientErr)
 		}
-		wantCall(t)
+		var verr *tls.CertificateVerificationError
+		if !errors.As(res.clientErr, &verr) {
+			t.Fatalf("client error %T is not a certificate verification error (messaging reports those as refused peers)", res.clientErr)
+		}
+		wantCall(t, false)
 	})
 	t.Run("others pass", func(t *testing.T) {
 		if res := handshake(t, one.ServerConfig(), three.ClientConfig()); res.serverErr != nil || res.clientErr != nil {

@@ -32,7 +32,7 @@ type Identity struct {
 	// handshake.
 	crlMu     sync.Mutex
 	crl       atomic.Pointer[CRL]
-	onRevoked atomic.Pointer[func(addr netip.Addr, serial *big.Int)]
+	onRevoked atomic.Pointer[func(RevokedPeer)]
 }
 
 // LoadIdentity loads certsDir/{node.crt,node.key,ca.crt} with default Options.
@@ -184,11 +184,31 @@ func (id *Identity) Revoked(cert *x509.Certificate) bool {
 	return id.crl.Load().Contains(cert.SerialNumber)
 }
 
+// RevokedPeer is a TLS peer refused because its certificate is on the
+// installed CRL.
+//
+// The refusal happens in VerifyConnection, which crypto/tls runs before the
+// peer has proved that it holds the certificate's key (CertificateVerify).
+// Certificates are public: anyone who can reach the port can present a
+// revoked one as a client, so an inbound refusal says nothing about who
+// holds it. An outbound refusal is the server at an address this node
+// dialed presenting it.
+type RevokedPeer struct {
+	// Address is the revoked certificate's IP SAN.
+	Address netip.Addr
+	// Serial is its serial number.
+	Serial *big.Int
+	// CRLNumber is the number of the installed CRL that lists it.
+	CRLNumber *big.Int
+	// Inbound is true when the peer dialed this node (we were the TLS
+	// server), false when this node dialed it.
+	Inbound bool
+}
+
 // SetOnRevokedPeer sets the function called when a TLS handshake (as server
-// or client) refuses a peer because its certificate is revoked, with the
-// certificate's address and serial. It runs on the handshake's goroutine
-// and must not block. nil removes it.
-func (id *Identity) SetOnRevokedPeer(f func(addr netip.Addr, serial *big.Int)) {
+// or client) refuses a peer because its certificate is revoked. It runs on
+// the handshake's goroutine and must not block. nil removes it.
+func (id *Identity) SetOnRevokedPeer(f func(RevokedPeer)) {
 	if f == nil {
 		id.onRevoked.Store(nil)
 		return

@@ -91,7 +91,8 @@ func (id *Identity) verifyPeer(cs tls.ConnectionState, usage x509.ExtKeyUsage) (
 		var rev *RevokedError
 		if errors.As(err, &rev) {
 			if f := id.onRevoked.Load(); f != nil {
-				(*f)(rev.Address, rev.Serial)
+				(*f)(RevokedPeer{Address: rev.Address, Serial: rev.Serial, CRLNumber: rev.CRLNumber,
+					Inbound: usage == x509.ExtKeyUsageClientAuth})
 			}
 			// A certificate verification error, so that the dialing
 			// side reports it as a refused peer like the accepting side.
