@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,9 +144,33 @@ func (m *Manager) get(name string) (roleRecord, bool, error) {
 	return r, true, nil
 }
 
+// put stores r stamped now, or just after its previous stamp if that is
+// not older (a record merged from a peer whose clock runs ahead): a local
+// change always wins the merge over what it replaced.
 func (m *Manager) put(r roleRecord) error {
-	r.Modified = max(r.Modified+1, m.now().UnixMicro())
+	r.Modified = after(m.now().UnixMicro(), r.Modified)
 	return m.putRaw(r)
+}
+
+// after is now, or just after prev if prev is not older than now.
+func after(now, prev int64) int64 {
+	if prev >= now && prev < math.MaxInt64 {
+		return prev + 1
+	}
+	return max(now, prev)
+}
+
+// tomb returns the tombstone time of role name (0 if none).
+func (m *Manager) tomb(name string) (int64, error) {
+	v, ok, err := m.store.GetMeta(tombPrefix + name)
+	if err != nil || !ok {
+		return 0, err
+	}
+	var ts int64
+	if err := json.Unmarshal(v, &ts); err != nil {
+		return 0, fmt.Errorf("auth: corrupt tombstone of role %q: %w", name, err)
+	}
+	return ts, nil
 }
 
 func (m *Manager) putRaw(r roleRecord) error {
@@ -205,7 +231,13 @@ func (m *Manager) createRole(name string, o query.RoleOptions, ifNotExists bool)
 		}
 		return false, cqlerr.Invalidf("%s already exists", name)
 	}
-	r := roleRecord{Name: name}
+	// A role dropped before is re-created after its tombstone, so the
+	// creation wins the merge everywhere.
+	ts, err := m.tomb(name)
+	if err != nil {
+		return false, err
+	}
+	r := roleRecord{Name: name, Modified: ts}
 	if o.Login != nil {
 		r.CanLogin = *o.Login
 	}
@@ -254,8 +286,12 @@ func (m *Manager) alterRole(name string, o query.RoleOptions) error {
 }
 
 // dropRole drops a role and removes it from every role it was granted to.
+// The tombstone is stamped after the role's last change (now, unless the
+// role came from a peer whose clock runs ahead), so the drop wins the merge
+// on every node and no replay of an older push brings the role back.
 func (m *Manager) dropRole(name string, ifExists bool) (bool, error) {
-	if _, ok, err := m.get(name); err != nil {
+	dropped, ok, err := m.get(name)
+	if err != nil {
 		return false, err
 	} else if !ok {
 		if ifExists {
@@ -276,7 +312,7 @@ func (m *Manager) dropRole(name string, ifExists bool) (bool, error) {
 			}
 		}
 	}
-	ts, _ := json.Marshal(m.now().UnixMicro())
+	ts, _ := json.Marshal(after(m.now().UnixMicro(), dropped.Modified))
 	if err := m.store.SetMeta(tombPrefix+name, ts); err != nil {
 		return false, err
 	}
@@ -434,10 +470,20 @@ func (m *Manager) Version() string {
 // Merge folds a peer's exported roles into ours: for each role the newer
 // record wins (ties by content), tombstones newer than a role remove it.
 // It reports whether anything changed.
-func (m *Manager) Merge(data []byte) (bool, error) {
+//
+// notAfter (µs since the epoch) bounds every role's modification time and
+// every tombstone in data: data holding a later one is refused whole, with
+// a *TimestampError, before anything is applied. A role stamped far in the
+// future would survive every later DROP ROLE, and such a tombstone would
+// delete a role for good. The caller chooses the bound (the cluster uses now
+// plus its clock skew allowance); math.MaxInt64 accepts any timestamp.
+func (m *Manager) Merge(data []byte, notAfter int64) (bool, error) {
 	var in exported
 	if err := json.Unmarshal(data, &in); err != nil {
 		return false, fmt.Errorf("auth: decode peer roles: %w", err)
+	}
+	if err := in.checkTimestamps(notAfter); err != nil {
+		return false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -491,4 +537,55 @@ func (m *Manager) Merge(data []byte) (bool, error) {
 		changed = true
 	}
 	return changed, nil
+}
+
+// TimestampError is Merge's refusal of a peer's roles holding timestamps
+// beyond the bound it was given; nothing of them was merged.
+type TimestampError struct {
+	// What names the first offending timestamp in name order: "role R
+	// modified" or "role R tombstone" (the role name as the peer sent it).
+	What string
+	// Timestamp is its value and NotAfter the bound (µs since the epoch).
+	Timestamp, NotAfter int64
+	// Count is how many timestamps of the roles were beyond the bound.
+	Count int
+}
+
+func (e *TimestampError) Error() string {
+	more := ""
+	if e.Count > 1 {
+		more = fmt.Sprintf(" (and %d more)", e.Count-1)
+	}
+	return fmt.Sprintf("auth: %s at %d µs is beyond the accepted bound %d µs%s; nothing merged", e.What, e.Timestamp, e.NotAfter, more)
+}
+
+// FutureTimestamp marks the error as a refusal for a timestamp beyond the
+// bound (the cluster audits those).
+func (e *TimestampError) FutureTimestamp() bool { return true }
+
+// checkTimestamps returns a *TimestampError if a role or tombstone of ex is
+// stamped after notAfter.
+func (ex *exported) checkTimestamps(notAfter int64) error {
+	var first *TimestampError
+	count := 0
+	check := func(what string, ts int64) {
+		if ts <= notAfter {
+			return
+		}
+		count++
+		if first == nil || what < first.What {
+			first = &TimestampError{What: what, Timestamp: ts, NotAfter: notAfter}
+		}
+	}
+	for _, r := range ex.Roles {
+		check(fmt.Sprintf("role %q modified", r.Name), r.Modified)
+	}
+	for _, name := range slices.Sorted(maps.Keys(ex.Tombs)) {
+		check(fmt.Sprintf("role %q tombstone", name), ex.Tombs[name])
+	}
+	if first == nil {
+		return nil
+	}
+	first.Count = count
+	return first
 }

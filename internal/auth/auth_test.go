@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,10 +136,10 @@ func TestMergeConverges(t *testing.T) {
 		for i := 0; i < 2; i++ {
 			ea, _ := a.Export()
 			eb, _ := b.Export()
-			if _, err := b.Merge(ea); err != nil {
+			if _, err := b.Merge(ea, math.MaxInt64); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.Merge(eb); err != nil {
+			if _, err := a.Merge(eb, math.MaxInt64); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -163,7 +164,7 @@ func TestMergeConverges(t *testing.T) {
 	if _, ok, _ := b.GetRole("ops"); ok {
 		t.Fatal("dropped role came back")
 	}
-	if changed, _ := b.Merge([]byte(`not json`)); changed {
+	if changed, _ := b.Merge([]byte(`not json`), math.MaxInt64); changed {
 		t.Fatal("bad input changed roles")
 	}
 }

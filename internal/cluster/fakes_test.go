@@ -208,7 +208,7 @@ func (r *fakeRoles) Export() ([]byte, error) {
 	return json.Marshal(slices.Sorted(maps.Keys(r.names)))
 }
 
-func (r *fakeRoles) Merge(data []byte) (bool, error) {
+func (r *fakeRoles) Merge(data []byte, _ int64) (bool, error) {
 	var in []string
 	if err := json.Unmarshal(data, &in); err != nil {
 		return false, err

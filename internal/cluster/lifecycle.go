@@ -47,6 +47,8 @@ type Cluster struct {
 	downSince map[netip.Addr]time.Time
 	pulling   map[netip.Addr]bool
 
+	refusals refusalAudit // metadata refusals audited (metadata.go)
+
 	// savedPeers are the other ring members saved on the previous run
 	// (read-only after New); WaitSettled waits for them too.
 	savedPeers  []netip.Addr

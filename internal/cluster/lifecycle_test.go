@@ -104,6 +104,10 @@ func TestFirstStartJoinsThroughSeeds(t *testing.T) {
 	seen := h.clk.Now()
 	n.g.put(peer.addr, peerState(2, true, "", peer.schemaVersion()))
 	n.g.set(peer.addr, gossip.AppAuthVersion, "roles:dave")
+	// The peer learns that n joins (BOOT): it answers the pulls of ring
+	// members only.
+	peer.g.put(n.addr, peerState(1, true, gossip.BootStatus(tokensOf(1)[0]), ""))
+	peer.c.rebuildRing()
 	drive(t, h.clk, ringPoll, 30*time.Second, "Start to return", returned)
 	if took := h.clk.Now().Sub(seen); took < 3*time.Second {
 		t.Fatalf("Start returned %s after the ring appeared; want one more round and two BOOT rounds", took)

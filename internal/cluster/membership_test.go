@@ -117,6 +117,8 @@ func TestEventsTriggerPulls(t *testing.T) {
 	a.start(t)
 	b.start(t)
 	b.createTable(t, "ks", "t")
+	b.g.put(a.addr, peerState(1, true, "", "")) // b answers pulls of a ring member only
+	b.c.rebuildRing()
 	a.g.put(b.addr, peerState(2, true, "", b.schemaVersion()))
 	a.g.set(b.addr, gossip.AppAuthVersion, "roles:bob")
 	a.g.emit(gossip.Event{Kind: gossip.EventAlive, Endpoint: b.addr})

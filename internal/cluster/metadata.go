@@ -2,12 +2,15 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/gossip"
 	"github.com/ringdb/ringdb/internal/messaging"
+	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
@@ -22,6 +25,14 @@ const (
 // pullTimeout bounds one metadata pull.
 const pullTimeout = 10 * time.Second
 
+// DefaultMetadataClockSkew is Options.MetadataClockSkew when zero: how far
+// beyond this member's clock a peer's schema or role timestamp may be.
+const DefaultMetadataClockSkew = 10 * time.Minute
+
+// errNotAdmitted refuses metadata to and from an endpoint that is not an
+// admitted member (Admitted).
+var errNotAdmitted = errors.New("not an admitted member (neither in the ring nor a seed)")
+
 // schemaVersion is this node's schema version as gossiped.
 func (c *Cluster) schemaVersion() string { return formatUUID(c.o.Schema.Current().Version) }
 
@@ -33,10 +44,26 @@ func (c *Cluster) rolesVersion() (string, bool) {
 	return c.o.Roles.Version(), true
 }
 
-// handlePull answers a peer's VerbSchemaPull: the roles for a roles
-// pull, else the schema.
-func (c *Cluster) handlePull(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
-	if len(payload) == 1 && payload[0] == syncRoles {
+// metadataNotAfter is the newest schema or role timestamp (µs) this member
+// accepts from a peer: now plus Options.MetadataClockSkew on its clock.
+func (c *Cluster) metadataNotAfter() int64 {
+	return c.clock.Now().Add(c.o.MetadataClockSkew).UnixMicro()
+}
+
+// handlePull answers a peer's VerbSchemaPull: the roles (with their
+// password hashes) for a roles pull, else the schema (which holds no
+// role). Only admitted members are answered; any other peer is refused,
+// audited, and learns nothing.
+func (c *Cluster) handlePull(_ context.Context, from netip.Addr, payload []byte) ([]byte, error) {
+	roles := len(payload) == 1 && payload[0] == syncRoles
+	what := "schema pull"
+	if roles {
+		what = "roles pull"
+	}
+	if !c.Admitted(from) {
+		return nil, c.refuse(from, what, "admission", errNotAdmitted)
+	}
+	if roles {
 		if c.o.Roles == nil {
 			return nil, fmt.Errorf("this node has no roles (AllowAllAuthenticator)")
 		}
@@ -45,35 +72,37 @@ func (c *Cluster) handlePull(_ context.Context, _ netip.Addr, payload []byte) ([
 	return c.o.Schema.Export()
 }
 
-// handlePush merges the schema or roles a peer pushed.
+// handlePush merges the schema or roles a peer pushed. A push from an
+// endpoint that is not an admitted member, or holding a timestamp beyond
+// the clock skew bound, is refused whole and audited; the refusal is the
+// handler's error.
 func (c *Cluster) handlePush(_ context.Context, from netip.Addr, payload []byte) ([]byte, error) {
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("empty metadata push")
 	}
 	switch payload[0] {
 	case syncRoles:
-		c.mergeRoles(from, payload[1:])
+		return nil, c.mergeRoles(from, "push", payload[1:])
 	case syncSchema:
-		c.mergeSchema(from, payload[1:])
+		return nil, c.mergeSchema(from, "push", payload[1:])
 	default:
 		return nil, fmt.Errorf("unknown metadata kind %q", payload[0])
 	}
-	return nil, nil
 }
 
 // LocalSchemaChanged gossips the new schema version and pushes the
-// schema to live peers.
+// schema to the live admitted members.
 func (c *Cluster) LocalSchemaChanged() {
 	c.gossip.SetLocalState(gossip.AppSchema, c.schemaVersion())
 	data, err := c.o.Schema.Export()
 	if err != nil {
 		return
 	}
-	c.pushToLive(append([]byte{syncSchema}, data...))
+	c.pushToMembers(append([]byte{syncSchema}, data...))
 }
 
-// LocalRolesChanged gossips the new roles version and pushes the roles to
-// live peers.
+// LocalRolesChanged gossips the new roles version and pushes the roles
+// (with their password hashes) to the live admitted members.
 func (c *Cluster) LocalRolesChanged() {
 	if c.o.Roles == nil {
 		return
@@ -83,21 +112,31 @@ func (c *Cluster) LocalRolesChanged() {
 	if err != nil {
 		return
 	}
-	c.pushToLive(append([]byte{syncRoles}, data...))
+	c.pushToMembers(append([]byte{syncRoles}, data...))
 }
 
-// pushToLive sends a metadata push to every live peer (best effort: a
-// peer that misses it pulls when it sees the gossiped version).
-func (c *Cluster) pushToLive(payload []byte) {
+// pushToMembers sends a metadata push to every live peer that is an
+// admitted member (best effort: a peer that misses it pulls when it sees
+// the gossiped version). An endpoint gossip reports alive but that is not
+// admitted gets nothing: role pushes carry password hashes.
+func (c *Cluster) pushToMembers(payload []byte) {
 	for _, ep := range c.livePeers() {
+		if !c.Admitted(ep) {
+			continue
+		}
 		if err := c.o.Messaging.Send(ep, messaging.VerbSchemaPush, payload); err != nil {
 			c.log.Debug("metadata push failed", "endpoint", ep.String(), "err", err)
 		}
 	}
 }
 
-// pullRoles fetches a peer's roles and merges them.
+// pullRoles fetches an admitted member's roles and merges them; an
+// endpoint that is not admitted is not asked.
 func (c *Cluster) pullRoles(ep netip.Addr) {
+	if !c.Admitted(ep) {
+		c.log.Debug("not pulling roles from an endpoint that is not an admitted member", "endpoint", ep.String())
+		return
+	}
 	ctx, cancel := c.withTimeout(c.ctx, pullTimeout)
 	defer cancel()
 	data, err := c.o.Messaging.Request(ctx, ep, messaging.VerbSchemaPull, []byte{syncRoles})
@@ -105,24 +144,36 @@ func (c *Cluster) pullRoles(ep netip.Addr) {
 		c.log.Debug("roles pull failed", "endpoint", ep.String(), "err", err)
 		return
 	}
-	c.mergeRoles(ep, data)
+	_ = c.mergeRoles(ep, "pull", data)
 }
 
-// mergeRoles folds a peer's roles into ours and gossips our new roles
-// version if that changed anything.
-func (c *Cluster) mergeRoles(from netip.Addr, data []byte) {
-	if c.o.Roles == nil {
-		return
+// mergeRoles folds a peer's roles (received by push or pull, said via)
+// into ours and gossips our new roles version if that changed anything.
+// It returns the refusal, audited, of roles from an endpoint that is not
+// an admitted member or holding a timestamp beyond the clock skew bound
+// (nothing of them is applied); roles that do not decode are logged and
+// ignored.
+func (c *Cluster) mergeRoles(from netip.Addr, via string, data []byte) error {
+	what := "roles " + via
+	if !c.Admitted(from) {
+		return c.refuse(from, what, "admission", errNotAdmitted)
 	}
-	changed, err := c.o.Roles.Merge(data)
+	if c.o.Roles == nil {
+		return nil
+	}
+	changed, err := c.o.Roles.Merge(data, c.metadataNotAfter())
+	if isFutureTimestamp(err) {
+		return c.refuse(from, what, "timestamp", err)
+	}
 	if err != nil {
 		c.log.Warn("roles merge failed", "from", from.String(), "err", err)
-		return
+		return nil
 	}
 	if changed {
 		c.log.Info("roles merged from peer", "from", from.String())
 		c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
 	}
+	return nil
 }
 
 // pullSchemaFromLive pulls the schema of every live peer, one after the
@@ -133,9 +184,14 @@ func (c *Cluster) pullSchemaFromLive() {
 	}
 }
 
-// pullSchema fetches a peer's schema and merges it (one pull per peer at
-// a time: a pull from a peer already being pulled from returns at once).
+// pullSchema fetches an admitted member's schema and merges it (one pull
+// per peer at a time: a pull from a peer already being pulled from
+// returns at once); an endpoint that is not admitted is not asked.
 func (c *Cluster) pullSchema(ep netip.Addr) {
+	if !c.Admitted(ep) {
+		c.log.Debug("not pulling the schema from an endpoint that is not an admitted member", "endpoint", ep.String())
+		return
+	}
 	if !c.beginPull(ep) {
 		return
 	}
@@ -147,7 +203,7 @@ func (c *Cluster) pullSchema(ep netip.Addr) {
 		c.log.Debug("schema pull failed", "endpoint", ep.String(), "err", err)
 		return
 	}
-	c.mergeSchema(ep, data)
+	_ = c.mergeSchema(ep, "pull", data)
 }
 
 // beginPull claims the schema pull from ep; false if one is under way.
@@ -168,15 +224,26 @@ func (c *Cluster) endPull(ep netip.Addr) {
 	delete(c.pulling, ep)
 }
 
-// mergeSchema folds a peer's schema into ours: it removes the data of
-// tables the merge dropped, tells OnSchema of every change and gossips
-// our new schema version if it changed.
-func (c *Cluster) mergeSchema(from netip.Addr, data []byte) {
+// mergeSchema folds a peer's schema (received by push or pull, said via)
+// into ours: it removes the data of tables the merge dropped, tells
+// OnSchema of every change and gossips our new schema version if it
+// changed. It returns the refusal, audited, of a schema from an endpoint
+// that is not an admitted member or holding a timestamp beyond the clock
+// skew bound (nothing of it is applied); a schema that does not decode is
+// logged and ignored.
+func (c *Cluster) mergeSchema(from netip.Addr, via string, data []byte) error {
+	what := "schema " + via
+	if !c.Admitted(from) {
+		return c.refuse(from, what, "admission", errNotAdmitted)
+	}
 	before := c.o.Schema.Current().Version
-	changes, dropped, err := c.o.Schema.Merge(data)
+	changes, dropped, err := c.o.Schema.Merge(data, c.metadataNotAfter())
+	if isFutureTimestamp(err) {
+		return c.refuse(from, what, "timestamp", err)
+	}
 	if err != nil {
 		c.log.Warn("schema merge failed", "from", from.String(), "err", err)
-		return
+		return nil
 	}
 	for _, t := range dropped {
 		if err := c.o.Engine.DropTable(storage.TableID(t.ID)); err != nil {
@@ -192,6 +259,100 @@ func (c *Cluster) mergeSchema(from netip.Addr, data []byte) {
 		c.log.Info("schema merged from peer", "from", from.String(), "changes", len(changes), "version", formatUUID(after))
 		c.gossip.SetLocalState(gossip.AppSchema, formatUUID(after))
 	}
+	return nil
+}
+
+// isFutureTimestamp reports whether err is a store's refusal of data
+// holding a timestamp beyond the bound it was given
+// (schema.TimestampError, auth.TimestampError).
+func isFutureTimestamp(err error) bool {
+	var f interface{ FutureTimestamp() bool }
+	return errors.As(err, &f) && f.FutureTimestamp()
+}
+
+// refuse logs and audits the refusal of a metadata exchange (what: "roles
+// push", "schema pull"…) with peer from, for cause ("admission" or
+// "timestamp"), and returns the error the exchange fails with. The audit
+// record (kind refused, outcome refused) names the peer and what was
+// refused; see refusalAudit for how often.
+func (c *Cluster) refuse(from netip.Addr, what, cause string, err error) error {
+	reason := what + " refused: " + err.Error()
+	c.log.Warn("metadata refused", "from", from.String(), "what", what, "err", err)
+	if c.o.Audit == nil {
+		return errors.New(reason)
+	}
+	ok, left := c.refusals.admit(from.String()+" "+what+" "+cause, c.clock.Now())
+	if !ok {
+		return errors.New(reason)
+	}
+	record := reason
+	if left > 0 {
+		record += fmt.Sprintf(" (and %d more such refusals of this peer since the previous record)", left)
+	}
+	host := ""
+	if id, ok := c.HostID(from); ok {
+		host = formatUUID(id)
+	}
+	if err := c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: from.String(), HostID: host,
+		Outcome: "refused", Reason: record}); err != nil {
+		c.log.Error("membership audit log write failed", "err", err)
+	}
+	return errors.New(reason)
+}
+
+// refusalAuditInterval is the least time between two audit records of the
+// same metadata refusal (peer, exchange and cause).
+const refusalAuditInterval = time.Minute
+
+// maxRefusalKeys bounds the refusals refusalAudit tracks at once.
+const maxRefusalKeys = 4096
+
+// refusalAudit limits the membership audit records of metadata refusals
+// to one per peer, exchange and cause per refusalAuditInterval on the
+// member's clock; the next record counts the ones left out. A certificate
+// holder refused over and over cannot flood the fsynced log or rotate
+// older evidence away. The zero value is ready to use.
+type refusalAudit struct {
+	mu   sync.Mutex
+	last map[string]*refusalWindow
+}
+
+// refusalWindow is one refusal's last record and the refusals left out
+// since.
+type refusalWindow struct {
+	at   time.Time
+	left int
+}
+
+// admit reports whether the refusal key at now is recorded, and how many
+// refusals of key were left out since its previous record.
+func (r *refusalAudit) admit(key string, now time.Time) (ok bool, left int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = map[string]*refusalWindow{}
+	}
+	w := r.last[key]
+	if w != nil && now.Sub(w.at) < refusalAuditInterval {
+		w.left++
+		return false, 0
+	}
+	if w == nil && len(r.last) >= maxRefusalKeys {
+		for k, o := range r.last {
+			if now.Sub(o.at) >= refusalAuditInterval {
+				delete(r.last, k)
+			}
+		}
+		if len(r.last) >= maxRefusalKeys {
+			return true, 0 // too many refused peers to track: record them all
+		}
+	}
+	if w == nil {
+		w = &refusalWindow{}
+		r.last[key] = w
+	}
+	left, w.at, w.left = w.left, now, 0
+	return true, left
 }
 
 // hasUserTables reports whether a non-system keyspace holds a table.

@@ -149,7 +149,7 @@ func TestRolesSync(t *testing.T) {
 		t.Fatal("failed pull changed the roles version")
 	}
 	// A push that does not decode changes nothing.
-	b.c.mergeRoles(a.addr, []byte("{not json"))
+	b.c.mergeRoles(a.addr, "push", []byte("{not json"))
 	if b.g.local(gossip.AppAuthVersion) != before {
 		t.Fatal("bad roles merged")
 	}

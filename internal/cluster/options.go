@@ -76,6 +76,14 @@ type Options struct {
 	OnUp func(netip.Addr)
 	// Roles, when set, are synchronised cluster-wide like the schema.
 	Roles RoleSync
+	// MetadataClockSkew bounds the timestamps this member accepts in a
+	// peer's schema and roles (pushed or pulled): one later than now plus
+	// MetadataClockSkew on Clock refuses the whole push or pull, audited
+	// with the sender. Zero means DefaultMetadataClockSkew (10 minutes).
+	// Cassandra has no such check; it is ringdb's trust rule, so that no
+	// peer can plant a definition or a drop that outlives every later
+	// change. Members' clocks must agree within it (NTP).
+	MetadataClockSkew time.Duration
 }
 
 // defaultJoinTimeout is Options.JoinTimeout when zero.
@@ -92,6 +100,9 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = SystemClock()
 	}
+	if o.MetadataClockSkew <= 0 {
+		o.MetadataClockSkew = DefaultMetadataClockSkew
+	}
 	return o
 }
 
@@ -100,8 +111,10 @@ type RoleSync interface {
 	// Export encodes every role (and tombstone) for a peer.
 	Export() ([]byte, error)
 	// Merge folds a peer's export in and reports whether anything
-	// changed.
-	Merge(data []byte) (bool, error)
+	// changed. Data holding a timestamp (µs) later than notAfter is
+	// refused whole, before anything is applied, with an error whose
+	// chain holds a FutureTimestamp() bool method (auth.TimestampError).
+	Merge(data []byte, notAfter int64) (bool, error)
 	// Version identifies the roles' content (gossiped as AUTH_VERSION).
 	Version() string
 }

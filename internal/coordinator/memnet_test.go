@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -168,7 +169,7 @@ func newMemCluster(t *testing.T, n, rf int) *memCluster {
 				t.Fatal(err)
 			}
 			mc.table = sm.Current().Table("ks", "t")
-		} else if _, _, err := sm.Merge(exported); err != nil {
+		} else if _, _, err := sm.Merge(exported, math.MaxInt64); err != nil {
 			t.Fatal(err)
 		}
 		c := New(Options{Self: ep, LocalDC: "dc1", Engine: e, Schema: sm, Messenger: mc.net.endpoint(ep),

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,13 +158,21 @@ func cloneKeyspace(k *Keyspace) *Keyspace {
 // changed, and tombstones for dropped tables and keyspaces. Published
 // definitions are never modified: only objects new in next are stamped
 // (copies are made where needed).
+//
+// A stamp is now, or just after the newest timestamp it must beat if that
+// is later (a definition merged from a peer whose clock runs ahead, within
+// the accepted skew): a drop's tombstone is newer than the dropped
+// definition, a re-created table or keyspace is newer than its tombstone
+// and a changed definition is newer than the one it replaces. So a local
+// change always wins the merge over what it replaced, everywhere, and a
+// replayed older push cannot bring a dropped definition back.
 func stampChanges(old, next *Schema, now int64) {
 	for name, ok := range old.Keyspaces {
 		if ok.System {
 			continue
 		}
 		if next.Keyspaces[name] == nil {
-			next.DroppedKeyspaces[name] = now
+			next.DroppedKeyspaces[name] = after(now, newestIn(ok))
 		}
 	}
 	for name, nk := range next.Keyspaces {
@@ -172,9 +181,9 @@ func stampChanges(old, next *Schema, now int64) {
 		}
 		ok := old.Keyspaces[name]
 		if ok == nil {
-			nk.Modified = now
-			for _, t := range nk.Tables {
-				t.Modified = now
+			nk.Modified = after(now, next.DroppedKeyspaces[name])
+			for tn, t := range nk.Tables {
+				t.Modified = after(nk.Modified, nk.DroppedTables[tn])
 			}
 			continue
 		}
@@ -187,19 +196,31 @@ func stampChanges(old, next *Schema, now int64) {
 		}
 		if !maps.Equal(ok.Replication, nk.Replication) || ok.DurableWrites != nk.DurableWrites ||
 			!slices.Equal(ok.TypeOrder, nk.TypeOrder) || !sameTypes(ok.Types, nk.Types) {
-			nk.Modified = now
+			nk.Modified = after(now, ok.Modified)
 		}
 		for tn, t := range nk.Tables {
-			if ok.Tables[tn] != t {
-				t.Modified = now
+			if ot := ok.Tables[tn]; ot != t {
+				prev := nk.DroppedTables[tn]
+				if ot != nil {
+					prev = max(prev, ot.Modified)
+				}
+				t.Modified = after(now, prev)
 			}
 		}
-		for tn := range ok.Tables {
+		for tn, ot := range ok.Tables {
 			if nk.Tables[tn] == nil {
-				nk.DroppedTables[tn] = now
+				nk.DroppedTables[tn] = after(now, ot.Modified)
 			}
 		}
 	}
+}
+
+// after is now, or just after prev if prev is not older than now.
+func after(now, prev int64) int64 {
+	if prev >= now && prev < math.MaxInt64 {
+		return prev + 1
+	}
+	return max(now, prev)
 }
 
 func sameTypes(a, b map[string]*types.Type) bool {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 )
 
 // Export returns the user schema in its persisted (JSON) form, for
@@ -16,10 +18,21 @@ func (m *Manager) Export() ([]byte, error) { return encodeSchema(m.Current()) }
 // commutative and idempotent, so nodes that exchange schemas converge to
 // the same content and the same schema version. It returns the changes
 // applied (for events) and the tables whose local data must be removed.
-func (m *Manager) Merge(data []byte) ([]Change, []*Table, error) {
+//
+// notAfter (µs since the epoch) bounds every timestamp in data: keyspace
+// and table modification times, keyspace and table tombstones and dropped
+// column times. Data holding a later one is refused whole, with a
+// *TimestampError, before anything is applied: a timestamp far in the future
+// would win every later change (a table that cannot be dropped, a drop that
+// nothing can undo). The caller chooses the bound (the cluster uses now plus
+// its clock skew allowance); math.MaxInt64 accepts any timestamp.
+func (m *Manager) Merge(data []byte, notAfter int64) ([]Change, []*Table, error) {
 	remote, remoteDropped, err := decodeSchemaFull(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schema: decode remote schema: %w", err)
+	}
+	if err := checkTimestamps(remote, remoteDropped, notAfter); err != nil {
+		return nil, nil, err
 	}
 	var changes []Change
 	var dropped []*Table
@@ -127,4 +140,66 @@ func newestIn(k *Keyspace) int64 {
 		n = max(n, t.Modified)
 	}
 	return n
+}
+
+// TimestampError is Merge's refusal of a remote schema holding timestamps
+// beyond the bound it was given; nothing of that schema was merged.
+type TimestampError struct {
+	// What names the first offending timestamp in name order, e.g.
+	// "table ks.t modified" or "keyspace ks tombstone".
+	What string
+	// Timestamp is its value and NotAfter the bound (µs since the epoch).
+	Timestamp, NotAfter int64
+	// Count is how many timestamps of the schema were beyond the bound.
+	Count int
+}
+
+func (e *TimestampError) Error() string {
+	more := ""
+	if e.Count > 1 {
+		more = fmt.Sprintf(" (and %d more)", e.Count-1)
+	}
+	return fmt.Sprintf("schema: %s at %d µs is beyond the accepted bound %d µs%s; nothing merged", e.What, e.Timestamp, e.NotAfter, more)
+}
+
+// FutureTimestamp marks the error as a refusal for a timestamp beyond the
+// bound (the cluster audits those).
+func (e *TimestampError) FutureTimestamp() bool { return true }
+
+// checkTimestamps returns a *TimestampError if a timestamp of the decoded
+// remote schema is beyond notAfter.
+func checkTimestamps(remote []*Keyspace, dropped map[string]int64, notAfter int64) error {
+	var first *TimestampError
+	count := 0
+	check := func(what string, ts int64) {
+		if ts <= notAfter {
+			return
+		}
+		count++
+		if first == nil {
+			first = &TimestampError{What: what, Timestamp: ts, NotAfter: notAfter}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(dropped)) {
+		check("keyspace "+name+" tombstone", dropped[name])
+	}
+	ks := slices.SortedFunc(slices.Values(remote), func(a, b *Keyspace) int { return strings.Compare(a.Name, b.Name) })
+	for _, k := range ks {
+		check("keyspace "+k.Name+" modified", k.Modified)
+		for _, tn := range slices.Sorted(maps.Keys(k.DroppedTables)) {
+			check("table "+k.Name+"."+tn+" tombstone", k.DroppedTables[tn])
+		}
+		for _, tn := range k.TableNames() {
+			t := k.Tables[tn]
+			check("table "+k.Name+"."+tn+" modified", t.Modified)
+			for _, cn := range slices.Sorted(maps.Keys(t.Dropped)) {
+				check("column "+k.Name+"."+tn+"."+cn+" dropped", t.Dropped[cn].DroppedTime)
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	first.Count = count
+	return first
 }

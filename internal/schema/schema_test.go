@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -160,10 +161,10 @@ func exchange(t *testing.T, a, b *Manager) {
 	for i := 0; i < 2; i++ {
 		ea, _ := a.Export()
 		eb, _ := b.Export()
-		if _, _, err := b.Merge(ea); err != nil {
+		if _, _, err := b.Merge(ea, math.MaxInt64); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.Merge(eb); err != nil {
+		if _, _, err := a.Merge(eb, math.MaxInt64); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -210,7 +211,7 @@ func TestMergeConverges(t *testing.T) {
 	// Keyspace drop propagates and reports the tables to clean up.
 	a.DropKeyspace("ks", false)
 	ea, _ := a.Export()
-	changes, dropped, err := b.Merge(ea)
+	changes, dropped, err := b.Merge(ea, math.MaxInt64)
 	if err != nil || b.Current().Keyspace("ks") != nil || len(dropped) != 1 || len(changes) == 0 {
 		t.Fatalf("keyspace drop: %v %d %v", err, len(dropped), changes)
 	}
