@@ -77,7 +77,11 @@ func TestUnauthenticatedFloodKeepsClusterUp(t *testing.T) {
 		connsPerSource = 8  // 320 per node
 		floodFor       = 12 * time.Second
 	)
-	const defaultWriteTimeout = 2 * time.Second // config's write_request_timeout default
+	// A request stuck behind members that cannot re-handshake waits for the
+	// harness's 10 s write timeout; one that is merely slow on a loaded
+	// machine takes well under a second. 5 s tells the two apart with a
+	// wide margin.
+	const requestBound = 5 * time.Second
 	var targets []netip.AddrPort
 	for _, a := range addrs {
 		targets = append(targets, netip.AddrPortFrom(netip.MustParseAddr(a), uint16(ic.storagePort)))
@@ -91,7 +95,7 @@ func TestUnauthenticatedFloodKeepsClusterUp(t *testing.T) {
 	// Traffic during the flood: each coordinator alternates a QUORUM write
 	// and an ALL write (the ALL write is the DOWN detector). The harness
 	// runs with a generous 10 s write timeout; under the flood every request
-	// must still complete within the default write_request_timeout (2 s). Requests hold
+	// must still complete well within it (requestBound). Requests hold
 	// quiet for reading while they run, so that the resets below happen
 	// between requests: a reset may only cost new handshakes, never a
 	// request in flight.
@@ -117,8 +121,8 @@ func TestUnauthenticatedFloodKeepsClusterUp(t *testing.T) {
 					took := time.Since(start)
 					for m := slowest.Load(); took > time.Duration(m) && !slowest.CompareAndSwap(m, int64(took)); m = slowest.Load() {
 					}
-					if err == nil && took > defaultWriteTimeout {
-						err = fmt.Errorf("took longer than the default write_request_timeout (%v)", defaultWriteTimeout)
+					if err == nil && took > requestBound {
+						err = fmt.Errorf("took longer than %v", requestBound)
 					}
 					if err != nil {
 						mu.Lock()
