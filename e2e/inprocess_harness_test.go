@@ -20,6 +20,8 @@ type inProcessCluster struct {
 	nativePort  int
 	storagePort int
 	password    string
+	dir         string  // the nodes' data directories are dir/<address>
+	ca          *pki.CA // the cluster CA, for tests that issue more certificates
 }
 
 // startInProcessCluster starts one node per address (the first is the
@@ -31,7 +33,7 @@ func startInProcessCluster(t *testing.T, addrs []string) *inProcessCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic := &inProcessCluster{addrs: addrs, storagePort: freePort(t), nativePort: freePort(t)}
+	ic := &inProcessCluster{addrs: addrs, storagePort: freePort(t), nativePort: freePort(t), dir: dir, ca: ca}
 	for _, a := range addrs {
 		certs := filepath.Join(dir, a, "certs")
 		if err := ca.IssueNode(netip.MustParseAddr(a), certs); err != nil {
