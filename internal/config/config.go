@@ -94,6 +94,12 @@ type Config struct {
 	// BatchSizeFailThresholdKB is batch_size_fail_threshold_in_kb: such a
 	// batch larger than this is refused. Default 50; -1 disables the check.
 	BatchSizeFailThresholdKB int `yaml:"batch_size_fail_threshold_in_kb"`
+	// MetadataClockSkew is metadata_clock_skew (ringdb only; Cassandra has
+	// no such check): how far beyond this node's clock a timestamp in a
+	// peer's schema or roles may be. A push or pull holding a later one is
+	// refused whole and audited. Default 10m; the members' clocks must
+	// agree within it.
+	MetadataClockSkew time.Duration `yaml:"metadata_clock_skew"`
 }
 
 // BatchSizeWarnThreshold is batch_size_warn_threshold_in_kb in bytes
@@ -199,6 +205,9 @@ func (c *Config) EnsureDefaults() {
 	if c.BatchSizeFailThresholdKB == 0 {
 		c.BatchSizeFailThresholdKB = 50
 	}
+	if c.MetadataClockSkew == 0 {
+		c.MetadataClockSkew = 10 * time.Minute
+	}
 }
 
 // LoadFile reads a YAML file (cassandra.yaml key names) on top of c.
@@ -271,6 +280,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitlogSyncPeriod <= 0 {
 		bad("commitlog_sync_period", "must be positive")
+	}
+	if c.MetadataClockSkew < time.Second || c.MetadataClockSkew > 24*time.Hour {
+		bad("metadata_clock_skew", "%s out of range 1s..24h", c.MetadataClockSkew)
 	}
 	switch c.Authenticator {
 	case "PasswordAuthenticator", "AllowAllAuthenticator":

@@ -13,7 +13,8 @@ func TestDefaultsValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults must validate: %v", err)
 	}
-	if c.NativePort != 9042 || c.StoragePort != 7000 || c.AdminAddress != "127.0.0.1:7199" || c.NumTokens != 16 {
+	if c.NativePort != 9042 || c.StoragePort != 7000 || c.AdminAddress != "127.0.0.1:7199" || c.NumTokens != 16 ||
+		c.MetadataClockSkew != 10*time.Minute {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -28,13 +29,13 @@ func TestAdminFollowsListenAddress(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	c := Config{ListenAddress: "0.0.0.0", NativeAddress: "nope", AdminAddress: "10.0.0.1:7199",
-		CommitlogSync: "sometimes", NumTokens: 1000, Authenticator: "Foo", Seeds: []string{"x"}}
+		CommitlogSync: "sometimes", NumTokens: 1000, Authenticator: "Foo", Seeds: []string{"x"}, MetadataClockSkew: -time.Second}
 	c.EnsureDefaults()
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("expected errors")
 	}
-	for _, key := range []string{"listen_address", "rpc_address", "admin_address", "commitlog_sync", "num_tokens", "authenticator", "seeds"} {
+	for _, key := range []string{"listen_address", "rpc_address", "admin_address", "commitlog_sync", "num_tokens", "authenticator", "seeds", "metadata_clock_skew"} {
 		if !strings.Contains(err.Error(), key+":") {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -44,7 +45,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 func TestLoadFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "ringdb.yaml")
-	yml := "cluster_name: prod\ncommitlog_sync: batch\ncommitlog_sync_period: 50ms\nnum_tokens: 8\nseeds: [127.0.0.1, 127.0.0.2]\n"
+	yml := "cluster_name: prod\ncommitlog_sync: batch\ncommitlog_sync_period: 50ms\nnum_tokens: 8\nseeds: [127.0.0.1, 127.0.0.2]\nmetadata_clock_skew: 2m\n"
 	if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,8 @@ func TestLoadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.EnsureDefaults()
-	if c.ClusterName != "prod" || c.CommitlogSync != "batch" || c.CommitlogSyncPeriod != 50*time.Millisecond || c.NumTokens != 8 || len(c.Seeds) != 2 {
+	if c.ClusterName != "prod" || c.CommitlogSync != "batch" || c.CommitlogSyncPeriod != 50*time.Millisecond || c.NumTokens != 8 || len(c.Seeds) != 2 ||
+		c.MetadataClockSkew != 2*time.Minute {
 		t.Fatalf("got %+v", c)
 	}
 	if err := os.WriteFile(p, []byte("clustr_name: typo\n"), 0o600); err != nil {

@@ -170,7 +170,7 @@ func (n *Node) newCluster() error {
 		DC: cfg.DC, Rack: cfg.Rack, HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens,
 		Tokens: info.Tokens, NativeAddress: netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort)),
 		StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg, Audit: n.audit, Logger: n.log,
-		SaveTokens: n.saveTokens, Roles: n.roleSync,
+		SaveTokens: n.saveTokens, Roles: n.roleSync, MetadataClockSkew: cfg.MetadataClockSkew,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if s := n.native.Load(); s != nil {
 				ch := "DOWN"
