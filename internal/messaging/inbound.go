@@ -55,6 +55,7 @@ func (s *Service) serveConn(ic *inConn) {
 	if !ok {
 		return
 	}
+	defer s.trackInbound(ic.raw, tc)()
 	s.serveInbound(ic, &tlsRaw{Conn: ic.raw, tls: tc}, h.addr, h.lane)
 }
 

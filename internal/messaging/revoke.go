@@ -28,31 +28,23 @@ type RevokedConn struct {
 }
 
 // authConns maps the TCP connection of every authenticated inbound
-// connection to its TLS connection and Service, so that CloseRevoked can
-// look at the peer certificate. One table serves every Service of the
-// process (entries are per connection and removed when it ends).
+// connection to its TLS connection, so that CloseRevoked can look at the
+// peer certificate (Service.authed).
 type authConns struct {
 	mu    sync.Mutex
-	conns map[net.Conn]authConn
+	conns map[net.Conn]*tls.Conn
 }
-
-type authConn struct {
-	s  *Service
-	tc *tls.Conn
-}
-
-var inboundTLS authConns
 
 // trackInbound records an authenticated inbound connection until the
 // returned function is called (when the connection ends). serveConn calls
 // it once the handshake has accepted the peer.
 func (s *Service) trackInbound(raw net.Conn, tc *tls.Conn) (untrack func()) {
-	a := &inboundTLS
+	a := &s.authed
 	a.mu.Lock()
 	if a.conns == nil {
-		a.conns = make(map[net.Conn]authConn)
+		a.conns = make(map[net.Conn]*tls.Conn)
 	}
-	a.conns[raw] = authConn{s: s, tc: tc}
+	a.conns[raw] = tc
 	a.mu.Unlock()
 	return func() {
 		a.mu.Lock()
@@ -83,17 +75,15 @@ func peerLeaf(tc *tls.Conn) *x509.Certificate {
 func (s *Service) CloseRevoked(revoked func(*x509.Certificate) bool) []RevokedConn {
 	var out []RevokedConn
 
-	a := &inboundTLS
+	a := &s.authed
 	a.mu.Lock()
 	type in struct {
 		raw net.Conn
 		tc  *tls.Conn
 	}
-	var ins []in
-	for raw, c := range a.conns {
-		if c.s == s {
-			ins = append(ins, in{raw, c.tc})
-		}
+	ins := make([]in, 0, len(a.conns))
+	for raw, tc := range a.conns {
+		ins = append(ins, in{raw, tc})
 	}
 	a.mu.Unlock()
 	for _, c := range ins {

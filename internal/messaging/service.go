@@ -56,6 +56,8 @@ type Service struct {
 
 	stats      counters
 	refusalLog refusalLog
+
+	authed authConns // inbound connections past the handshake (revoke.go)
 }
 
 // New validates o, fills its defaults and returns a Service that is not yet
