@@ -156,6 +156,13 @@ func TestMetadataSyncAttacks(t *testing.T) {
 		if a != "127.0.0.3" && !slices.ContainsFunc(refusals["127.0.0.3"], func(r string) bool { return strings.Contains(r, `role "evil" modified at 9223372036854775807`) }) {
 			t.Errorf("%s's audit log lacks the member's far-future push: %q", a, refusals["127.0.0.3"])
 		}
+		// Forming the cluster and syncing between members refused
+		// nothing.
+		for _, m := range []string{"127.0.0.1", "127.0.0.2"} {
+			if len(refusals[m]) != 0 {
+				t.Errorf("%s refused member %s: %q", a, m, refusals[m])
+			}
+		}
 	}
 }
 

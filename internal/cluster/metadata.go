@@ -131,10 +131,10 @@ func (c *Cluster) pushToMembers(payload []byte) {
 }
 
 // pullRoles fetches an admitted member's roles and merges them; an
-// endpoint that is not admitted is not asked.
+// endpoint that is not admitted is not asked, and nothing is asked before
+// this node is in the ring itself (see mayPull).
 func (c *Cluster) pullRoles(ep netip.Addr) {
-	if !c.Admitted(ep) {
-		c.log.Debug("not pulling roles from an endpoint that is not an admitted member", "endpoint", ep.String())
+	if !c.mayPull(ep, "roles") {
 		return
 	}
 	ctx, cancel := c.withTimeout(c.ctx, pullTimeout)
@@ -186,10 +186,10 @@ func (c *Cluster) pullSchemaFromLive() {
 
 // pullSchema fetches an admitted member's schema and merges it (one pull
 // per peer at a time: a pull from a peer already being pulled from
-// returns at once); an endpoint that is not admitted is not asked.
+// returns at once); an endpoint that is not admitted is not asked, and
+// nothing is asked before this node is in the ring itself (see mayPull).
 func (c *Cluster) pullSchema(ep netip.Addr) {
-	if !c.Admitted(ep) {
-		c.log.Debug("not pulling the schema from an endpoint that is not an admitted member", "endpoint", ep.String())
+	if !c.mayPull(ep, "schema") {
 		return
 	}
 	if !c.beginPull(ep) {
@@ -204,6 +204,23 @@ func (c *Cluster) pullSchema(ep netip.Addr) {
 		return
 	}
 	_ = c.mergeSchema(ep, "pull", data)
+}
+
+// mayPull reports whether this node may pull metadata (what) from ep now:
+// ep must be an admitted member, and this node must be in its own ring
+// (NORMAL or joining). Before that, its peers would not answer it either
+// (they do not know it as a member yet) and would audit the refusal; a
+// joining node catches up once it has announced itself (catchUp).
+func (c *Cluster) mayPull(ep netip.Addr, what string) bool {
+	if !c.Admitted(ep) {
+		c.log.Debug("not pulling "+what+" from an endpoint that is not an admitted member", "endpoint", ep.String())
+		return false
+	}
+	if tm := c.Ring(); !tm.IsMember(c.o.Self) && !tm.IsPending(c.o.Self) {
+		c.log.Debug("not pulling "+what+" before this node is in the ring", "endpoint", ep.String())
+		return false
+	}
+	return true
 }
 
 // beginPull claims the schema pull from ep; false if one is under way.

@@ -419,3 +419,27 @@ func TestRefusalAuditIsRateLimited(t *testing.T) {
 		t.Fatalf("expired keys not pruned: %d", len(r.last))
 	}
 }
+
+// A node pulls nothing before it is in its own ring (it would be refused
+// and audited as a non-member by its peers); once it has announced itself
+// it pulls from admitted members.
+func TestNoPullBeforeInRing(t *testing.T) {
+	h := newHarness(t)
+	peer := h.add(2, true, withTokens(tokensOf(2)), withSeeds(addr(1), addr(2)))
+	peer.start(t)
+	peer.createTable(t, "ks", "t")
+	n := h.add(1, true, withTokens(tokensOf(1)), withSeeds(addr(2)), withRoles(newFakeRoles()))
+	n.c.pullSchema(peer.addr) // not started: not in its ring
+	n.c.pullRoles(peer.addr)
+	if got := h.net.requestCount(messaging.VerbSchemaPull); got != 0 {
+		t.Fatalf("%d pulls before joining", got)
+	}
+	n.start(t)
+	n.c.pullSchema(peer.addr)
+	if !n.hasTable("ks", "t") {
+		t.Fatal("no pull once in the ring")
+	}
+	if got := peer.audited(t, n.addr); len(got) != 0 {
+		t.Fatalf("peer audited %q", got)
+	}
+}
