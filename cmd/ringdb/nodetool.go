@@ -32,7 +32,7 @@ func statusView(write func(io.Writer, admin.Status)) func(*admin.Client, []strin
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
 	cmd := &cobra.Command{
-		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain",
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke",
 		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
 	}
 	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
@@ -98,6 +98,37 @@ func nodetoolCmd() *cobra.Command {
 		sub("compact", "Major compaction (purges tombstones older than gc_grace_seconds)", func(c *admin.Client, _ []string) error { return c.Compact() }),
 		sub("drain", "Stop serving clients, announce the shutdown to the cluster, flush, and stop the node", func(c *admin.Client, _ []string) error { return c.Drain() }),
 		membershipLogCmd(client),
+		revokeCmd(client),
 	)
 	return cmd
+}
+
+// revokeCmd is `nodetool revoke FILE`: hand the node a certificate
+// revocation list made by `ringdb cert revoke` (the CA's crl.pem). The node
+// accepts it only if the cluster CA signed it and it is newer than the
+// node's, then refuses the revoked certificates, closes their connections
+// and pushes the list to every live member; members that are down pull it
+// when they are back.
+func revokeCmd(client func() (*admin.Client, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke FILE",
+		Short: "Hand the node a revocation list (ringdb cert revoke's crl.pem); it spreads to every member",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("nodetool revoke: %w", err)
+			}
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Revoke(data)
+			if err != nil {
+				return err
+			}
+			admin.WriteRevokeResult(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
 }

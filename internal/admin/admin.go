@@ -114,6 +114,9 @@ type Options struct {
 	// MembershipLog, if set, is served at GET /v1/membership-log
 	// (nodetool membership-log).
 	MembershipLog MembershipLog
+	// Revocation, if set, takes CRLs at POST /v1/revocation (nodetool
+	// revoke).
+	Revocation Revocation
 	// Now is the clock for relative --since durations. Default time.Now.
 	Now func() time.Time
 }
@@ -168,6 +171,7 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/compact", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Compact()) }))
 	mux.HandleFunc("POST /v1/drain", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Drain()) }))
 	mux.HandleFunc("GET /v1/membership-log", s.auth(s.membershipLog))
+	mux.HandleFunc("POST /v1/revocation", s.auth(s.revocation))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/protocol"
 	"github.com/ringdb/ringdb/internal/query"
+	"github.com/ringdb/ringdb/internal/revocation"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 )
@@ -47,6 +48,8 @@ type Node struct {
 	admin *admin.Server
 	audit *pki.AuditLog
 	done  chan error
+	// revocation is set before gossip starts and never cleared, like coord.
+	revocation *revocation.Service
 
 	// native is read by gossip and schema callbacks on other goroutines
 	// while Start sets it and Drain or Close clear it.
@@ -112,6 +115,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 		n.loadIdentity,
 		n.newMessaging,
 		n.newCluster,
+		n.newRevocation, // installs the stored CRL before the storage port opens
 		n.newCoordinator,
 		n.join,
 		n.startNative,

@@ -192,6 +192,9 @@ func (n *Node) newCluster() error {
 			if c := n.coord; c != nil {
 				c.NotifyUp(ep)
 			}
+			if r := n.revocation; r != nil {
+				r.PeerUp(ep) // a member back from down catches up on the CRL
+			}
 		},
 	})
 	if err != nil {
@@ -299,7 +302,7 @@ func (n *Node) startNative() error {
 // startAdmin opens the admin endpoint (nodetool).
 func (n *Node) startAdmin() error {
 	a, err := admin.Start(admin.Options{Addr: n.cfg.AdminAddress, TokenFile: filepath.Join(n.cfg.DataDir, "admin.token"),
-		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit})
+		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit, Revocation: revocationAdmin{n.revocation}})
 	if err != nil {
 		return listenFailure(adminListener, n.cfg.AdminAddress, err)
 	}
