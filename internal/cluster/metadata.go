@@ -291,28 +291,28 @@ func isFutureTimestamp(err error) bool {
 // push", "schema pull"…) with peer from, for cause ("admission" or
 // "timestamp"), and returns the error the exchange fails with. The audit
 // record (kind refused, outcome refused) names the peer and what was
-// refused; see refusalAudit for how often.
+// refused; it and the WARN line are rate-limited (refusalAudit).
 func (c *Cluster) refuse(from netip.Addr, what, cause string, err error) error {
 	reason := what + " refused: " + err.Error()
-	c.log.Warn("metadata refused", "from", from.String(), "what", what, "err", err)
-	if c.o.Audit == nil {
-		return errors.New(reason)
-	}
 	ok, left := c.refusals.admit(from.String()+" "+what+" "+cause, c.clock.Now())
 	if !ok {
+		c.log.Debug("metadata refused", "from", from.String(), "reason", reason)
 		return errors.New(reason)
 	}
 	record := reason
 	if left > 0 {
 		record += fmt.Sprintf(" (and %d more such refusals of this peer since the previous record)", left)
 	}
-	host := ""
-	if id, ok := c.HostID(from); ok {
-		host = formatUUID(id)
-	}
-	if err := c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: from.String(), HostID: host,
-		Outcome: "refused", Reason: record}); err != nil {
-		c.log.Error("membership audit log write failed", "err", err)
+	c.log.Warn("metadata refused", "from", from.String(), "reason", record)
+	if c.o.Audit != nil {
+		host := ""
+		if id, ok := c.HostID(from); ok {
+			host = formatUUID(id)
+		}
+		if err := c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: from.String(), HostID: host,
+			Outcome: "refused", Reason: record}); err != nil {
+			c.log.Error("membership audit log write failed", "err", err)
+		}
 	}
 	return errors.New(reason)
 }
