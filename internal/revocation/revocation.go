@@ -507,13 +507,19 @@ func (s *Service) handlePush(_ context.Context, from netip.Addr, payload []byte)
 
 // handlePull serves CRL_PULL: the payload is the asker's CRL number
 // (big-endian, empty for none). The answer is this node's list if it is
-// newer, else empty; if the asker's is newer, this node pulls from it.
+// newer and not expired, else empty; if the asker's is newer, this node
+// pulls from it. An expired list is kept (it still refuses older lists)
+// but not handed out: every certificate on it has expired, and the asker
+// would refuse it.
 func (s *Service) handlePull(_ context.Context, from netip.Addr, payload []byte) ([]byte, error) {
 	offered, err := parseNumber(payload)
 	if err != nil {
 		return nil, err
 	}
 	if cur := s.id.CRL(); cur != nil && cur.Number.Cmp(offered) > 0 {
+		if cur.Expired(s.o.Now()) {
+			return nil, nil
+		}
 		return cur.DER(), nil
 	}
 	if offered.Cmp(s.Number()) > 0 {

@@ -584,3 +584,53 @@ func FuzzCRLPush(f *testing.F) {
 		}
 	})
 }
+
+// TestPullAnswers: CRL_PULL is answered with the list only when it is
+// newer than the asker's and not expired.
+func TestPullAnswers(t *testing.T) {
+	base := t.TempDir()
+	ca, err := pki.InitCA(filepath.Join(base, "ca"), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.IssueNode(netip.MustParseAddr("127.0.0.1"), filepath.Join(base, "n")); err != nil {
+		t.Fatal(err)
+	}
+	id, err := pki.LoadIdentity(filepath.Join(base, "n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ca.Revoke(pki.RevokeRequest{Serials: []*big.Int{big.NewInt(5)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Now()
+	fm := &fakeMessenger{handlers: map[messaging.Verb]messaging.Handler{}}
+	s, err := New(Options{Identity: id, Messaging: fm, Path: filepath.Join(base, "crl.pem"), Peers: func() []netip.Addr { return nil },
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pull := fm.handlers[messaging.VerbCRLPull]
+	from := netip.MustParseAddr("127.0.0.2")
+	if resp, err := pull(context.Background(), from, nil); err != nil || len(resp) != 0 {
+		t.Fatalf("pull from a node without a list: %x, %v", resp, err)
+	}
+	if _, err := s.Submit(context.Background(), r.CRL.DER()); err != nil {
+		t.Fatal(err)
+	}
+	for offered, want := range map[int64]bool{0: true, 1: false, 2: false} {
+		resp, err := pull(context.Background(), from, big.NewInt(offered).Bytes())
+		if err != nil || (len(resp) > 0) != want {
+			t.Fatalf("pull offering %d: %d bytes, %v; want the list: %v", offered, len(resp), err, want)
+		}
+	}
+	mu.Lock()
+	now = r.CRL.NextUpdate.Add(time.Second)
+	mu.Unlock()
+	if resp, err := pull(context.Background(), from, nil); err != nil || len(resp) != 0 {
+		t.Fatalf("pull of an expired list: %d bytes, %v", len(resp), err)
+	}
+}
