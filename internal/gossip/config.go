@@ -30,8 +30,17 @@ const (
 	// new one to the same endpoint.
 	DefaultEchoTimeout = 5 * time.Second
 	// MaxGenerationDifference is Cassandra's MAX_GENERATION_DIFFERENCE: a
-	// generation more than a year ahead of local time is refused.
+	// generation more than a year ahead of the endpoint's known generation
+	// is refused.
 	MaxGenerationDifference = 86400 * 365
+	// DefaultMaxGenerationSkew bounds how far in the future (of local
+	// time) a generation may be.
+	DefaultMaxGenerationSkew = 10 * time.Minute
+	// DefaultMaxTokens bounds the tokens one endpoint may gossip.
+	DefaultMaxTokens = 256
+	// DefaultMaxNewEndpoints bounds the endpoints not known before that
+	// one message may carry states of.
+	DefaultMaxNewEndpoints = 16
 )
 
 // Config configures a Gossiper. Zero fields take the documented defaults.
@@ -78,6 +87,32 @@ type Config struct {
 	// EchoTimeout is how long an unanswered EchoRequest suppresses another
 	// to the same endpoint. Default 5 s.
 	EchoTimeout time.Duration
+
+	// Signer signs every value the local node gossips about itself (its
+	// heartbeat at each Tick, each SetLocalState) and provides the
+	// certificate gossiped as CERT. nil: local values go out unsigned
+	// (protocol tests only; peers that verify refuse them).
+	Signer Signer
+	// Verifier checks, before anything is applied, that every heartbeat and
+	// application state received about an endpoint is signed by that
+	// endpoint's own certificate (its CERT state). Unsigned, forged or
+	// unverifiable states are dropped and reported as EventForged with the
+	// sending peer. nil: nothing is verified (protocol tests only;
+	// ringdb's cluster member always sets one).
+	Verifier Verifier
+	// MaxGenerationSkew: a generation more than this far ahead of local
+	// time is refused (a process's generation is its start time, so only a
+	// wrong clock or a forgery is ahead). Default 10 minutes.
+	MaxGenerationSkew time.Duration
+	// MaxTokens bounds the tokens in one endpoint's TOKENS state; a
+	// message carrying more is refused whole. Default 256 (ringdb sets
+	// max(num_tokens, 256)).
+	MaxTokens int
+	// MaxNewEndpoints bounds the endpoints not known before that one
+	// message may carry states of; a message carrying more is refused
+	// whole, and an ACK requests at most this many unknown endpoints (the
+	// rest in later rounds). Default 16.
+	MaxNewEndpoints int
 }
 
 // Validate reports every problem with c at once.
@@ -98,10 +133,11 @@ func (c Config) Validate() error {
 	if c.PhiConvictThreshold < 0 {
 		errs = append(errs, errors.New("gossip: PhiConvictThreshold (phi_convict_threshold) must be positive"))
 	}
-	if c.MaxStateBytes < 0 || c.MaxEndpoints < 0 || c.MaxMessageBytes < 0 {
-		errs = append(errs, errors.New("gossip: MaxStateBytes, MaxEndpoints and MaxMessageBytes must not be negative"))
+	if c.MaxStateBytes < 0 || c.MaxEndpoints < 0 || c.MaxMessageBytes < 0 || c.MaxTokens < 0 || c.MaxNewEndpoints < 0 {
+		errs = append(errs, errors.New("gossip: MaxStateBytes, MaxEndpoints, MaxMessageBytes, MaxTokens and MaxNewEndpoints must not be negative"))
 	}
-	if c.QuarantineDelay < 0 || c.FDInitialInterval < 0 || c.FDMaxInterval < 0 || c.MaxLocalPause < 0 || c.EchoTimeout < 0 {
+	if c.QuarantineDelay < 0 || c.FDInitialInterval < 0 || c.FDMaxInterval < 0 || c.MaxLocalPause < 0 || c.EchoTimeout < 0 ||
+		c.MaxGenerationSkew < 0 {
 		errs = append(errs, errors.New("gossip: durations must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -144,6 +180,15 @@ func (c Config) withDefaults(now time.Time) Config {
 	}
 	if c.EchoTimeout == 0 {
 		c.EchoTimeout = DefaultEchoTimeout
+	}
+	if c.MaxGenerationSkew == 0 {
+		c.MaxGenerationSkew = DefaultMaxGenerationSkew
+	}
+	if c.MaxTokens == 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	if c.MaxNewEndpoints == 0 {
+		c.MaxNewEndpoints = DefaultMaxNewEndpoints
 	}
 	return c
 }

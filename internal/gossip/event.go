@@ -28,15 +28,21 @@ const (
 	// EventClusterMismatch: a SYN from Endpoint named cluster Value; it was
 	// ignored. Audit-worthy.
 	EventClusterMismatch
-	// EventRejected: state about Endpoint was refused; Reason says why
-	// (generation skew, endpoint limit, state size). Audit-worthy.
+	// EventRejected: state about Endpoint was refused, or a whole message
+	// from From (Endpoint is then From); Reason says why (generation skew,
+	// endpoint, token, size limits). Audit-worthy.
 	EventRejected
+	// EventForged: state about Endpoint sent by From was unsigned, its
+	// signature did not verify, or the certificate it was to be verified
+	// with is not Endpoint's (Config.Verifier); it was dropped before
+	// anything of it was applied. Audit-worthy: From is the sender.
+	EventForged
 )
 
 var eventNames = map[EventKind]string{
 	EventJoined: "joined", EventRestarted: "restarted", EventAlive: "alive", EventDead: "dead",
 	EventStateChanged: "state-changed", EventRemoved: "removed",
-	EventClusterMismatch: "cluster-mismatch", EventRejected: "rejected",
+	EventClusterMismatch: "cluster-mismatch", EventRejected: "rejected", EventForged: "forged",
 }
 
 // String returns a lower-case name such as "alive".
@@ -56,8 +62,13 @@ type Event struct {
 	// cluster name for EventClusterMismatch.
 	Key   ApplicationState
 	Value string
-	// Reason explains EventRejected.
+	// Reason explains EventRejected and EventForged.
 	Reason string
+	// From is the peer whose message caused the event (the authenticated
+	// sender given to Gossiper.Handle, not necessarily Endpoint); invalid
+	// for events of the local node's own making (Tick, SetLocalState,
+	// RemoveEndpoint).
+	From netip.Addr
 }
 
 // String formats the event for logs.
@@ -67,7 +78,10 @@ func (e Event) String() string {
 		return fmt.Sprintf("%s %s %s=%q", e.Kind, e.Endpoint, e.Key, e.Value)
 	case EventClusterMismatch:
 		return fmt.Sprintf("%s %s cluster=%q", e.Kind, e.Endpoint, e.Value)
-	case EventRejected:
+	case EventRejected, EventForged:
+		if e.From.IsValid() && e.From != e.Endpoint {
+			return fmt.Sprintf("%s %s from %s: %s", e.Kind, e.Endpoint, e.From, e.Reason)
+		}
 		return fmt.Sprintf("%s %s: %s", e.Kind, e.Endpoint, e.Reason)
 	}
 	return fmt.Sprintf("%s %s", e.Kind, e.Endpoint)

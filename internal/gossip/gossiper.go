@@ -1,9 +1,9 @@
 package gossip
 
 import (
+	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -67,6 +67,9 @@ type Gossiper struct {
 	fd      *FailureDetector
 	events  []Event
 	stopped bool
+	// from is the sender of the message Handle is processing (invalid
+	// outside Handle); events emitted meanwhile carry it.
+	from netip.Addr
 }
 
 // New returns a Gossiper for cfg, started at now. It panics if cfg.Validate
@@ -104,6 +107,11 @@ func New(cfg Config, now time.Time) *Gossiper {
 		alive:   true,
 		updated: now,
 	})
+	self := g.eps[g.self]
+	self.hb.Sig = g.sign(HeartBeatPayload(g.self, cfg.Generation, 0), "heartbeat")
+	if cfg.Signer != nil {
+		g.SetLocalState(AppCert, string(cfg.Signer.Certificate()))
+	}
 	return g
 }
 
@@ -112,7 +120,12 @@ func (g *Gossiper) nextVersion() int32 {
 	return g.version
 }
 
-func (g *Gossiper) emit(e Event) { g.events = append(g.events, e) }
+func (g *Gossiper) emit(e Event) {
+	if !e.From.IsValid() {
+		e.From = g.from
+	}
+	g.events = append(g.events, e)
+}
 
 func (g *Gossiper) insert(ep netip.Addr, e *endpoint) {
 	if _, ok := g.eps[ep]; !ok {
@@ -129,8 +142,9 @@ func (g *Gossiper) Self() netip.Addr { return g.self }
 func (g *Gossiper) Generation() int32 { return g.cfg.Generation }
 
 // SetLocalState sets the local application state k to v at a new version,
-// and emits EventStateChanged for the local node. A value that would take
-// the local state over Config.MaxStateBytes is refused with EventRejected.
+// signed by Config.Signer, and emits EventStateChanged for the local node.
+// A value that would take the local state over Config.MaxStateBytes is
+// refused with EventRejected.
 func (g *Gossiper) SetLocalState(k ApplicationState, v string) {
 	e := g.eps[g.self]
 	size := stateBytes(e.states) + len(v) + 8
@@ -142,7 +156,8 @@ func (g *Gossiper) SetLocalState(k ApplicationState, v string) {
 			Reason: fmt.Sprintf("local %s refused: state would be %d bytes (max %d)", k, size, g.cfg.MaxStateBytes)})
 		return
 	}
-	e.states[k] = VersionedValue{Value: v, Version: g.nextVersion()}
+	ver := g.nextVersion()
+	e.states[k] = VersionedValue{Value: v, Version: ver, Sig: g.sign(StatePayload(g.self, e.hb.Generation, k, ver, v), k.String())}
 	g.emit(Event{Kind: EventStateChanged, Endpoint: g.self, Key: k, Value: v})
 }
 
@@ -215,7 +230,7 @@ func (g *Gossiper) RemoveEndpoint(ep netip.Addr, now time.Time) {
 }
 
 // Tick runs one gossip round at now (call it once per gossip interval,
-// one second in Cassandra): it bumps the local heartbeat, sends a SYN to a
+// one second in Cassandra): it bumps (and signs) the local heartbeat, sends a SYN to a
 // random live peer, perhaps to a random unreachable one (probability
 // unreachable/(live+1)) and perhaps to a random seed (always when nobody is
 // live), then runs the failure detector and convicts.
@@ -225,6 +240,7 @@ func (g *Gossiper) Tick(now time.Time) []Message {
 	}
 	self := g.eps[g.self]
 	self.hb.Version = g.nextVersion()
+	self.hb.Sig = g.sign(HeartBeatPayload(g.self, self.hb.Generation, self.hb.Version), "heartbeat")
 	self.updated = now
 
 	digests := g.digests()
@@ -348,11 +364,15 @@ func (g *Gossiper) realMarkAlive(ep netip.Addr, e *endpoint, now time.Time) {
 // Handle processes message m received from the peer from at now and
 // returns the replies: SYN -> ACK, ACK -> ACK2 (and echoes), ACK2 ->
 // echoes, EchoRequest -> EchoResponse. After Shutdown it ignores everything.
+// from must be the authenticated sender: the events Handle emits carry it
+// (Event.From), so refusals are attributed to the peer that sent them.
 func (g *Gossiper) Handle(now time.Time, from netip.Addr, m Message) []Message {
 	from = from.Unmap()
 	if g.stopped || from == g.self {
 		return nil
 	}
+	g.from = from
+	defer func() { g.from = netip.Addr{} }()
 	switch m.Kind {
 	case KindSyn:
 		if m.Syn == nil {
@@ -371,7 +391,7 @@ func (g *Gossiper) Handle(now time.Time, from netip.Addr, m Message) []Message {
 		if m.Ack == nil {
 			return nil
 		}
-		out := g.applyStates(now, m.Ack.States)
+		out := g.applyStates(now, from, m.Ack.States)
 		var states []GossipState
 		budget := g.cfg.MaxMessageBytes
 		seen := map[netip.Addr]bool{}
@@ -395,7 +415,7 @@ func (g *Gossiper) Handle(now time.Time, from netip.Addr, m Message) []Message {
 		if m.Ack2 == nil {
 			return nil
 		}
-		return g.applyStates(now, m.Ack2.States)
+		return g.applyStates(now, from, m.Ack2.States)
 	case KindEchoRequest:
 		return []Message{{To: from, Kind: KindEchoResponse}}
 	case KindEchoResponse:
@@ -406,6 +426,15 @@ func (g *Gossiper) Handle(now time.Time, from netip.Addr, m Message) []Message {
 		}
 		return nil
 	case KindShutdown:
+		var own []GossipState
+		if m.Shutdown != nil {
+			for _, gs := range m.Shutdown.States {
+				if gs.Endpoint.Unmap() == from {
+					own = append(own, gs)
+				}
+			}
+		}
+		g.applyStates(now, from, own)
 		if e := g.eps[from]; e != nil {
 			g.markAsShutdown(from, e, now)
 		}
@@ -414,14 +443,14 @@ func (g *Gossiper) Handle(now time.Time, from netip.Addr, m Message) []Message {
 	return nil
 }
 
-// markAsShutdown is Cassandra's markAsShutdown: STATUS becomes
-// shutdown,true, the heartbeat is forced to the highest version (so stale
-// gossip of this generation cannot revive it) and the endpoint is down.
+// markAsShutdown is Cassandra's markAsShutdown, told first-hand by ep
+// (GOSSIP_SHUTDOWN): the endpoint is down. Cassandra also forces STATUS to
+// shutdown,true at the highest version; here that value is ep's own signed
+// STATUS, carried by the message and applied like any state (at its
+// newest version it cannot be overridden by stale gossip of its
+// generation), so nothing unsigned is ever stored or relayed.
 func (g *Gossiper) markAsShutdown(ep netip.Addr, e *endpoint, now time.Time) {
-	e.states[AppStatus] = VersionedValue{Value: ShutdownStatus(), Version: math.MaxInt32}
-	e.hb.Version = math.MaxInt32
 	e.updated = now
-	g.emit(Event{Kind: EventStateChanged, Endpoint: ep, Key: AppStatus, Value: ShutdownStatus()})
 	delete(g.echoInflight, ep)
 	g.markDead(ep, e, now)
 }
@@ -431,6 +460,7 @@ func (g *Gossiper) markAsShutdown(ep netip.Addr, e *endpoint, now time.Time) {
 func (g *Gossiper) examine(digests []GossipDigest) *Ack {
 	ack := &Ack{}
 	budget := g.cfg.MaxMessageBytes
+	unknown := 0
 	seen := make(map[netip.Addr]bool, len(digests))
 	for _, d := range digests {
 		ep := d.Endpoint
@@ -443,7 +473,10 @@ func (g *Gossiper) examine(digests []GossipDigest) *Ack {
 		}
 		e := g.eps[ep]
 		if e == nil {
-			if ep != g.self {
+			// Unknown endpoints are requested at most MaxNewEndpoints at
+			// a time: a reply may carry no more (applyStates).
+			if ep != g.self && unknown < g.cfg.MaxNewEndpoints {
+				unknown++
 				ack.Digests = append(ack.Digests, GossipDigest{Endpoint: ep, Generation: d.Generation})
 			}
 			continue
@@ -502,30 +535,54 @@ func (g *Gossiper) stateNewerThan(ep netip.Addr, v int32) (GossipState, bool) {
 }
 
 func (gs *GossipState) estimatedSize() int {
-	n := 32
+	n := 32 + len(gs.State.HeartBeat.Sig)
 	for _, vv := range gs.State.States {
-		n += len(vv.Value) + 12
+		n += len(vv.Value) + len(vv.Sig) + 12
 	}
 	return n
 }
 
-// applyStates is Cassandra's notifyFailureDetector + applyStateLocally.
-// It returns the EchoRequests to send.
-func (g *Gossiper) applyStates(now time.Time, states []GossipState) []Message {
+// applyStates is Cassandra's notifyFailureDetector + applyStateLocally
+// for the states of one message from peer from. The message's limits are
+// checked first (admit): if it breaks one, none of it is applied. Then each
+// endpoint's state is checked (generation skew, endpoint limit) and its
+// owner's signatures verified (Config.Verifier) before anything of it is
+// applied; after a forged one the rest of the message is dropped. It
+// returns the EchoRequests to send.
+func (g *Gossiper) applyStates(now time.Time, from netip.Addr, states []GossipState) []Message {
+	if len(states) == 0 {
+		return nil
+	}
+	if reason := g.admit(states); reason != "" {
+		g.emit(Event{Kind: EventRejected, Endpoint: from, Reason: "message refused: " + reason})
+		return nil
+	}
 	var out []Message
 	nowSec := now.Unix()
+	maxGen := nowSec + int64(g.cfg.MaxGenerationSkew/time.Second)
 	for i := range states {
 		ep := states[i].Endpoint.Unmap()
 		remote := &states[i].State
-		if ep == g.self || !ep.IsValid() || ep.IsUnspecified() {
+		if ep == g.self {
+			// Never applied. Newer than what we gossip ourselves is a
+			// forgery: no relay can know more about us than we do.
+			if own := g.eps[g.self]; remote.HeartBeat.Generation > own.hb.Generation ||
+				(remote.HeartBeat.Generation == own.hb.Generation && remote.MaxVersion() > own.maxVersion()) {
+				g.emit(Event{Kind: EventForged, Endpoint: ep, Reason: fmt.Sprintf(
+					"forged: a state of the local node newer than its own (generation %d, version %d)", remote.HeartBeat.Generation, remote.MaxVersion())})
+			}
+			continue
+		}
+		if !ep.IsValid() || ep.IsUnspecified() {
 			continue
 		}
 		if _, q := g.justRemoved[ep]; q {
 			continue
 		}
 		rgen := remote.HeartBeat.Generation
-		if int64(rgen) > nowSec+MaxGenerationDifference {
-			g.reject(ep, fmt.Sprintf("generation %d is more than a year ahead of local time %d", rgen, nowSec))
+		if int64(rgen) > maxGen {
+			g.reject(ep, fmt.Sprintf("generation %d is %ds ahead of local time %d (max %s)",
+				rgen, int64(rgen)-nowSec, nowSec, g.cfg.MaxGenerationSkew))
 			continue
 		}
 		for k := range remote.States {
@@ -534,46 +591,35 @@ func (g *Gossiper) applyStates(now time.Time, states []GossipState) []Message {
 			}
 		}
 		e := g.eps[ep]
-		if e == nil {
+		var ok, stop bool
+		switch {
+		case e == nil:
 			if len(g.eps) >= g.cfg.MaxEndpoints {
 				g.reject(ep, fmt.Sprintf("endpoint limit %d reached", g.cfg.MaxEndpoints))
 				continue
 			}
-			if n := stateBytes(remote.States); n > g.cfg.MaxStateBytes {
-				g.reject(ep, fmt.Sprintf("state of %d bytes exceeds %d", n, g.cfg.MaxStateBytes))
-				continue
+			if ok, stop = g.verified(ep, nil, remote, true); ok {
+				g.fd.Report(ep, now)
+				out = g.majorStateChange(ep, nil, remote, now, out)
 			}
-			g.fd.Report(ep, now)
-			out = g.majorStateChange(ep, nil, remote, now, out)
-			continue
-		}
-		lgen := e.hb.Generation
-		switch {
-		case lgen > 0 && int64(rgen) > int64(lgen)+MaxGenerationDifference:
-			g.reject(ep, fmt.Sprintf("generation %d is more than a year ahead of known generation %d", rgen, lgen))
-		case rgen > lgen:
-			if n := stateBytes(remote.States); n > g.cfg.MaxStateBytes {
-				g.reject(ep, fmt.Sprintf("state of %d bytes exceeds %d", n, g.cfg.MaxStateBytes))
-				continue
-			}
-			if !e.alive {
-				g.fd.Remove(ep)
-			}
-			g.fd.Report(ep, now)
-			out = g.majorStateChange(ep, e, remote, now, out)
-		case rgen == lgen:
-			if remote.MaxVersion() > e.maxVersion() {
-				size := stateBytes(e.states)
-				for k, rv := range remote.States {
-					if lv, ok := e.states[k]; !ok {
-						size += len(rv.Value) + 8
-					} else if rv.Version > lv.Version {
-						size += len(rv.Value) - len(lv.Value)
-					}
+		case e.hb.Generation > 0 && int64(rgen) > int64(e.hb.Generation)+MaxGenerationDifference:
+			g.reject(ep, fmt.Sprintf("generation %d is more than a year ahead of known generation %d", rgen, e.hb.Generation))
+		case rgen > e.hb.Generation:
+			if ok, stop = g.verified(ep, e, remote, true); ok {
+				if !e.alive {
+					g.fd.Remove(ep)
 				}
-				if size > g.cfg.MaxStateBytes {
+				g.fd.Report(ep, now)
+				out = g.majorStateChange(ep, e, remote, now, out)
+			}
+		case rgen == e.hb.Generation:
+			if remote.MaxVersion() > e.maxVersion() {
+				if size := mergedBytes(e, remote); size > g.cfg.MaxStateBytes {
 					g.reject(ep, fmt.Sprintf("state of %d bytes exceeds %d", size, g.cfg.MaxStateBytes))
 					continue
+				}
+				if ok, stop = g.verified(ep, e, remote, false); !ok {
+					break
 				}
 				if remote.HeartBeat.Version > e.hb.Version {
 					g.fd.Report(ep, now)
@@ -588,8 +634,83 @@ func (g *Gossiper) applyStates(now time.Time, states []GossipState) []Message {
 				out = g.markAlive(ep, e, now, out)
 			}
 		}
+		if stop {
+			if rest := len(states) - i - 1; rest > 0 {
+				g.emit(Event{Kind: EventRejected, Endpoint: from,
+					Reason: fmt.Sprintf("the %d endpoint states after a forged one in the same message were dropped", rest)})
+			}
+			break
+		}
 	}
 	return out
+}
+
+// admit checks the limits of one message's states before any is applied:
+// total size (for more than one state: a single one is bounded by
+// MaxStateBytes), each endpoint's state size and tokens, and the number of
+// endpoints not known before. It returns why the message is refused, or "".
+func (g *Gossiper) admit(states []GossipState) string {
+	if len(states) > 1 {
+		size := 0
+		for i := range states {
+			size += states[i].estimatedSize()
+		}
+		if size > g.cfg.MaxMessageBytes {
+			return fmt.Sprintf("%d states of %d bytes exceed %d", len(states), size, g.cfg.MaxMessageBytes)
+		}
+	}
+	var unknown map[netip.Addr]bool
+	for i := range states {
+		ep := states[i].Endpoint.Unmap()
+		st := &states[i].State
+		if n := stateBytes(st.States); n > g.cfg.MaxStateBytes {
+			return fmt.Sprintf("state of %s is %d bytes (max %d)", ep, n, g.cfg.MaxStateBytes)
+		}
+		if tv, ok := st.States[AppTokens]; ok {
+			if n := tokenCount(tv.Value); n > g.cfg.MaxTokens {
+				return fmt.Sprintf("%s has %d tokens (max %d)", ep, n, g.cfg.MaxTokens)
+			}
+		}
+		if ep == g.self || !ep.IsValid() || ep.IsUnspecified() || g.eps[ep] != nil {
+			continue
+		}
+		if _, q := g.justRemoved[ep]; q {
+			continue
+		}
+		if unknown == nil {
+			unknown = map[netip.Addr]bool{}
+		}
+		unknown[ep] = true
+	}
+	if len(unknown) > g.cfg.MaxNewEndpoints {
+		return fmt.Sprintf("states of %d unknown endpoints (max %d per message)", len(unknown), g.cfg.MaxNewEndpoints)
+	}
+	return ""
+}
+
+// mergedBytes is the size e's states would have with remote's newer ones.
+func mergedBytes(e *endpoint, remote *EndpointState) int {
+	size := stateBytes(e.states)
+	for k, rv := range remote.States {
+		if lv, ok := e.states[k]; !ok {
+			size += len(rv.Value) + 8
+		} else if rv.Version > lv.Version {
+			size += len(rv.Value) - len(lv.Value)
+		}
+	}
+	return size
+}
+
+// verified runs verifyEntry and reports a failure as EventForged. stop
+// tells the caller to drop the rest of the message: a signature was
+// missing or wrong, which no honest relay sends.
+func (g *Gossiper) verified(ep netip.Addr, e *endpoint, remote *EndpointState, whole bool) (ok, stop bool) {
+	err := g.verifyEntry(ep, e, remote, whole)
+	if err == nil {
+		return true, false
+	}
+	g.emit(Event{Kind: EventForged, Endpoint: ep, Reason: err.Error()})
+	return false, errors.Is(err, errForged)
 }
 
 func (g *Gossiper) reject(ep netip.Addr, reason string) {
@@ -640,16 +761,18 @@ func (g *Gossiper) applyNewStates(ep netip.Addr, e *endpoint, remote *EndpointSt
 }
 
 // Shutdown announces that the local node is shutting down: STATUS becomes
-// shutdown,true and a Shutdown message goes to every live peer (Cassandra 4's
-// GOSSIP_SHUTDOWN). Afterwards Tick and Handle do nothing.
+// shutdown,true (signed) and a Shutdown message carrying the local state
+// goes to every live peer (Cassandra 4's GOSSIP_SHUTDOWN). Afterwards Tick
+// and Handle do nothing.
 func (g *Gossiper) Shutdown(now time.Time) []Message {
 	if g.stopped {
 		return nil
 	}
 	g.SetLocalState(AppStatus, ShutdownStatus())
+	own, _ := g.stateNewerThan(g.self, -1)
 	var out []Message
 	for _, ep := range g.LiveEndpoints() {
-		out = append(out, Message{To: ep, Kind: KindShutdown})
+		out = append(out, Message{To: ep, Kind: KindShutdown, Shutdown: &Shutdown{States: []GossipState{own}}})
 	}
 	g.stopped = true
 	return out

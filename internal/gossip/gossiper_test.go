@@ -147,7 +147,7 @@ func converge2(t *testing.T, a, b *Gossiper, now time.Time) {
 }
 
 func stateMsg(ep netip.Addr, gen, hbv int32, kv ...any) Message {
-	st := EndpointState{HeartBeat: HeartBeatState{gen, hbv}, States: map[ApplicationState]VersionedValue{}}
+	st := EndpointState{HeartBeat: HeartBeatState{Generation: gen, Version: hbv}, States: map[ApplicationState]VersionedValue{}}
 	for i := 0; i < len(kv); i += 3 {
 		st.States[kv[i].(ApplicationState)] = VersionedValue{Value: kv[i+1].(string), Version: int32(kv[i+2].(int))}
 	}
@@ -249,18 +249,27 @@ func TestClusterNameMismatchIgnored(t *testing.T) {
 
 func TestGenerationSkewRejected(t *testing.T) {
 	a := newG(ipA)
-	future := int32(t0.Unix() + MaxGenerationDifference + 10)
-	a.Handle(t0, ipC, stateMsg(ipB, future, 1))
-	if _, ok := a.State(ipB); ok {
-		t.Fatal("accepted a generation more than a year ahead")
+	// More than a year ahead, and more than MaxGenerationSkew (10 min)
+	// ahead of local time: refused, attributed to the sender.
+	for _, ahead := range []int64{MaxGenerationDifference + 10, 300 * 86400, 11 * 60} {
+		a.Handle(t0, ipC, stateMsg(ipB, int32(t0.Unix()+ahead), 1))
+		if _, ok := a.State(ipB); ok {
+			t.Fatalf("accepted a generation %d s ahead", ahead)
+		}
+		if evs := a.Events(); len(evs) != 1 || evs[0].Kind != EventRejected || evs[0].Endpoint != ipB || evs[0].From != ipC {
+			t.Fatalf("%d s ahead: events %v", ahead, evs)
+		}
 	}
-	if evs := a.Events(); len(evs) != 1 || evs[0].Kind != EventRejected {
-		t.Fatalf("events %v", evs)
-	}
-	// Within a year: accepted.
-	a.Handle(t0, ipC, stateMsg(ipB, int32(t0.Unix()+86400), 1))
+	// Within the skew: accepted.
+	a.Handle(t0, ipC, stateMsg(ipB, int32(t0.Unix()+9*60), 1))
 	if _, ok := a.State(ipB); !ok {
 		t.Fatal("rejected a plausible generation")
+	}
+	// The bound is a Config field.
+	b := New(Config{Self: ipA, MaxGenerationSkew: time.Hour}, t0)
+	b.Handle(t0, ipC, stateMsg(ipB, int32(t0.Unix()+50*60), 1))
+	if _, ok := b.State(ipB); !ok {
+		t.Fatal("MaxGenerationSkew not honoured")
 	}
 }
 

@@ -20,7 +20,8 @@ const (
 	KindEchoRequest
 	// KindEchoResponse answers an EchoRequest.
 	KindEchoResponse
-	// KindShutdown is GOSSIP_SHUTDOWN: the sender is shutting down.
+	// KindShutdown is GOSSIP_SHUTDOWN: the sender is shutting down; it
+	// carries the sender's own signed state (STATUS shutdown).
 	KindShutdown
 )
 
@@ -46,11 +47,12 @@ func (k MessageKind) String() string {
 // Message is one gossip message. To is the destination (not encoded; the
 // transport addresses it); exactly the body matching Kind is set.
 type Message struct {
-	To   netip.Addr
-	Kind MessageKind
-	Syn  *Syn
-	Ack  *Ack
-	Ack2 *Ack2
+	To       netip.Addr
+	Kind     MessageKind
+	Syn      *Syn
+	Ack      *Ack
+	Ack2     *Ack2
+	Shutdown *Shutdown
 }
 
 // Syn opens a gossip round (Cassandra's GossipDigestSyn).
@@ -70,6 +72,13 @@ type Ack struct {
 // Ack2 completes a round (Cassandra's GossipDigestAck2) with the states the
 // Ack requested.
 type Ack2 struct {
+	States []GossipState
+}
+
+// Shutdown announces the sender's shutdown with its own state (signed
+// STATUS shutdown,true at its newest version), so that receivers apply and
+// relay it like any other state of the sender.
+type Shutdown struct {
 	States []GossipState
 }
 

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -29,8 +30,9 @@ type Runtime struct {
 	iv  time.Duration
 	log *slog.Logger
 
-	subMu sync.Mutex
-	subs  []func(Event)
+	subMu   sync.Mutex
+	subs    []func(Event)
+	batches []func([]Event)
 
 	evMu    sync.Mutex
 	pending []Event
@@ -139,6 +141,18 @@ func (r *Runtime) Subscribe(fn func(Event)) {
 	r.subMu.Unlock()
 }
 
+// SubscribeBatch registers fn to receive every subsequent Event, on the
+// runtime goroutine, in order, a batch at a time: the events of one or more
+// gossip calls (a received message, a round) that were pending together. A
+// subscriber that reacts to a batch as a whole (rebuilds the ring once)
+// does work per batch, not per event. fn must not block for long, must not
+// keep the slice and must not call Stop.
+func (r *Runtime) SubscribeBatch(fn func([]Event)) {
+	r.subMu.Lock()
+	r.batches = append(r.batches, fn)
+	r.subMu.Unlock()
+}
+
 // SetLocalState sets a local application state (see Gossiper.SetLocalState).
 func (r *Runtime) SetLocalState(k ApplicationState, v string) {
 	r.mu.Lock()
@@ -236,21 +250,32 @@ func (r *Runtime) dispatch() {
 		r.log.Warn("gossip events dropped: subscribers too slow", "dropped", dropped)
 	}
 	r.subMu.Lock()
-	subs := r.subs
+	subs, batches := r.subs, r.batches
 	r.subMu.Unlock()
 	for _, e := range ev {
 		switch e.Kind {
 		case EventStateChanged:
-			r.log.Debug("gossip state changed", "endpoint", e.Endpoint, "key", e.Key.String(), "value", e.Value)
+			v := e.Value
+			if e.Key == AppCert {
+				v = fmt.Sprintf("(%d bytes of DER)", len(v))
+			}
+			r.log.Debug("gossip state changed", "endpoint", e.Endpoint, "key", e.Key.String(), "value", v)
 		case EventClusterMismatch:
 			r.log.Warn("ignoring gossip from another cluster", "endpoint", e.Endpoint, "cluster", e.Value)
-		case EventRejected:
-			r.log.Warn("gossip state refused", "endpoint", e.Endpoint, "reason", e.Reason)
+		case EventRejected, EventForged:
+			// Subscribers (the cluster member) log and audit refusals
+			// within a rate limit.
+			r.log.Debug("gossip state refused", "endpoint", e.Endpoint, "from", e.From, "kind", e.Kind.String(), "reason", e.Reason)
 		default:
 			r.log.Info("gossip: endpoint "+e.Kind.String(), "endpoint", e.Endpoint)
 		}
 		for _, fn := range subs {
 			fn(e)
+		}
+	}
+	if len(ev) > 0 {
+		for _, fn := range batches {
+			fn(ev)
 		}
 	}
 }

@@ -40,6 +40,10 @@ const (
 	// AppAuthVersion is ringdb's: the version (a hash) of the node's roles,
 	// so that peers pull roles they lack (roles are cluster-wide).
 	AppAuthVersion
+	// AppCert is ringdb's: the node's certificate (DER), whose key signs
+	// every value the node gossips about itself (Config.Signer,
+	// Config.Verifier).
+	AppCert
 
 	numKnownAppStates
 )
@@ -61,6 +65,7 @@ var appStateNames = [...]string{
 	AppNetVersion:             "NET_VERSION",
 	AppInternalAddressAndPort: "INTERNAL_ADDRESS_AND_PORT",
 	AppAuthVersion:            "AUTH_VERSION",
+	AppCert:                   "CERT",
 }
 
 // String returns Cassandra's name for the state, e.g. "STATUS".
@@ -73,18 +78,23 @@ func (k ApplicationState) String() string {
 
 // HeartBeatState is an endpoint's heartbeat: Generation is fixed for the life
 // of a process (seconds since the epoch at start, as Cassandra's), Version
-// increases every gossip round.
+// increases every gossip round. Sig is the endpoint's own signature of
+// (endpoint, Generation, Version) (HeartBeatPayload); it travels with the
+// heartbeat so that relayed heartbeats can be verified.
 type HeartBeatState struct {
 	Generation int32
 	Version    int32
+	Sig        []byte
 }
 
 // VersionedValue is an application state value and the version it was set at.
 // Versions come from the owning node's single counter shared with its
-// heartbeat.
+// heartbeat. Sig is the owning endpoint's signature of (endpoint,
+// generation, key, Version, Value) (StatePayload).
 type VersionedValue struct {
 	Value   string
 	Version int32
+	Sig     []byte
 }
 
 // EndpointState is everything known about one endpoint.
@@ -133,7 +143,8 @@ func (s EndpointState) Clone() EndpointState {
 }
 
 // stateBytes is the size charged against Config.MaxStateBytes: the value
-// lengths plus 8 bytes per state.
+// lengths plus 8 bytes per state (signatures are bounded by the wire format,
+// MaxWireSigBytes, and not charged).
 func stateBytes(m map[ApplicationState]VersionedValue) int {
 	n := 0
 	for _, vv := range m {

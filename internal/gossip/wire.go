@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,21 +9,25 @@ import (
 	"net/netip"
 )
 
-// Wire format, version 1 (all integers varints unless noted):
+// Wire format, version 2 (all integers varints unless noted):
 //
 //	message   = version:u8 kind:u8 body
 //	SYN       = string(cluster) digests
 //	ACK       = digests states
 //	ACK2      = states
-//	ECHO_REQ, ECHO_RSP, SHUTDOWN: empty body
+//	SHUTDOWN  = states (the sender's own)
+//	ECHO_REQ, ECHO_RSP: empty body
 //	digests   = n:uvarint { addr generation:varint maxVersion:varint }
-//	states    = n:uvarint { addr generation:varint hbVersion:varint m:uvarint { key:u8 version:varint string(value) } }
+//	states    = n:uvarint { addr generation:varint hbVersion:varint sig m:uvarint { key:u8 version:varint string(value) sig } }
+//	sig       = string of at most MaxWireSigBytes (empty: unsigned)
 //	addr      = len:u8 (4 or 16) bytes
 //	string    = len:uvarint bytes
 //
-// Trailing bytes, negative generations or versions, duplicate keys and
-// counts the remaining input cannot hold are errors.
-const WireVersion = 1
+// Version 2 added the owner's signatures (sig) and the SHUTDOWN body;
+// version 1 is refused. Trailing bytes, negative generations or versions,
+// duplicate keys, oversized signatures and counts the remaining input
+// cannot hold are errors.
+const WireVersion = 2
 
 // Hard limits of the wire format, independent of Config.
 const (
@@ -34,13 +39,16 @@ const (
 	MaxWireValueBytes = 1 << 20
 	// MaxClusterNameBytes bounds the cluster name in a SYN.
 	MaxClusterNameBytes = 256
+	// MaxWireSigBytes bounds one signature (an ASN.1 ECDSA P-256
+	// signature is at most 72 bytes; P-521's 139).
+	MaxWireSigBytes = 160
 )
 
 const (
 	minAddrBytes   = 5
 	minDigestBytes = minAddrBytes + 2
-	minStateBytes  = minAddrBytes + 3
-	minEntryBytes  = 3
+	minStateBytes  = minAddrBytes + 4
+	minEntryBytes  = 4
 )
 
 // Marshal encodes m (not m.To) in the current wire version.
@@ -68,11 +76,22 @@ func (m *Message) Marshal() []byte {
 			a = *m.Ack2
 		}
 		b = appendStates(b, a.States)
+	case KindShutdown:
+		var s Shutdown
+		if m.Shutdown != nil {
+			s = *m.Shutdown
+		}
+		b = appendStates(b, s.States)
 	}
 	return b
 }
 
 func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b []byte, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
@@ -103,12 +122,14 @@ func appendStates(b []byte, ss []GossipState) []byte {
 		b = appendAddr(b, s.Endpoint)
 		b = binary.AppendVarint(b, int64(s.State.HeartBeat.Generation))
 		b = binary.AppendVarint(b, int64(s.State.HeartBeat.Version))
+		b = appendBytes(b, s.State.HeartBeat.Sig)
 		b = binary.AppendUvarint(b, uint64(len(s.State.States)))
 		for _, k := range sortedKeys(s.State.States) {
 			vv := s.State.States[k]
 			b = append(b, byte(k))
 			b = binary.AppendVarint(b, int64(vv.Version))
 			b = appendString(b, vv.Value)
+			b = appendBytes(b, vv.Sig)
 		}
 	}
 	return b
@@ -199,6 +220,24 @@ func (d *decoder) string(limit int) string {
 	return s
 }
 
+// sig reads a signature; empty is nil.
+func (d *decoder) sig() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > MaxWireSigBytes || n > uint64(len(d.b)) {
+		d.fail("signature of %d bytes too long", n)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	s := bytes.Clone(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
 func (d *decoder) addr() netip.Addr {
 	n := int(d.byte())
 	if d.err != nil {
@@ -247,6 +286,7 @@ func (d *decoder) states() []GossipState {
 		s.Endpoint = d.addr()
 		s.State.HeartBeat.Generation = d.nonNegInt32("generation")
 		s.State.HeartBeat.Version = d.nonNegInt32("version")
+		s.State.HeartBeat.Sig = d.sig()
 		m := d.count(minEntryBytes, maxAppStateKey+1)
 		if m > 0 && d.err == nil {
 			s.State.States = make(map[ApplicationState]VersionedValue, m)
@@ -255,6 +295,7 @@ func (d *decoder) states() []GossipState {
 			k := ApplicationState(d.byte())
 			v := d.nonNegInt32("version")
 			val := d.string(MaxWireValueBytes)
+			sig := d.sig()
 			if d.err != nil {
 				return nil
 			}
@@ -266,7 +307,7 @@ func (d *decoder) states() []GossipState {
 				d.fail("duplicate application state %s", k)
 				return nil
 			}
-			s.State.States[k] = VersionedValue{Value: val, Version: v}
+			s.State.States[k] = VersionedValue{Value: val, Version: v, Sig: sig}
 		}
 		if d.err != nil {
 			return nil
@@ -298,7 +339,9 @@ func Unmarshal(b []byte) (Message, error) {
 		m.Ack = a
 	case KindAck2:
 		m.Ack2 = &Ack2{States: d.states()}
-	case KindEchoRequest, KindEchoResponse, KindShutdown:
+	case KindShutdown:
+		m.Shutdown = &Shutdown{States: d.states()}
+	case KindEchoRequest, KindEchoResponse:
 	default:
 		d.fail("unknown kind %d", m.Kind)
 	}
