@@ -112,8 +112,7 @@ func (c *Coordinator) removeBatch(id [16]byte, holders []netip.Addr) {
 	}
 }
 
-func (c *Coordinator) registerBatchlogHandlers() {
-	m := c.o.Messenger
+func (c *Coordinator) registerBatchlogHandlers(m membersOnly) {
 	m.Handle(messaging.VerbBatchStore, func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
 		if len(payload) < 16 {
 			return nil, fmt.Errorf("bad batch store payload")

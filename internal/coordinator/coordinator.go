@@ -70,6 +70,19 @@ type Options struct {
 	// Clock is the time source for timestamps and timeouts. Default the
 	// system clock.
 	Clock Clock
+	// Admitted reports whether a peer may use the replica verbs (write,
+	// read, hint, batchlog, truncate): the cluster's admitted members. A
+	// peer whose certificate the CA signed but that never joined gets a
+	// refusal, never data. Default: every authenticated peer.
+	Admitted func(netip.Addr) bool
+	// OnRefused is told, at most once per peer per RefusalReportInterval,
+	// that a peer that is not admitted used a replica verb (for the
+	// membership audit log); refused counts the refusals since the last
+	// report. Optional.
+	OnRefused func(from netip.Addr, verb messaging.Verb, refused int)
+	// RefusalReportInterval bounds how often OnRefused hears of one peer.
+	// Default 1 minute.
+	RefusalReportInterval time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -104,6 +117,10 @@ type Coordinator struct {
 	rangeRequests atomic.Int64 // range-read requests sent to replicas
 	cancelled     atomic.Int64 // requests ended early by their client or Stop
 	readRepairs   atomic.Int64 // replicas repaired by blocking read repair
+	refusedVerbs  atomic.Int64 // replica verbs refused to peers that are not admitted
+
+	refusalMu sync.Mutex
+	refusals  map[netip.Addr]*refusalReport
 }
 
 type stratEntry struct {
@@ -140,6 +157,9 @@ func New(o Options) *Coordinator {
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
+	}
+	if o.RefusalReportInterval == 0 {
+		o.RefusalReportInterval = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -278,4 +279,48 @@ func TestRangeReadCancelledByClient(t *testing.T) {
 		t.Fatalf("cancelled: %d", mc.coords[0].RequestsCancelled())
 	}
 	mc.close()
+}
+
+// TestReplicaVerbsMembersOnly: a peer the cluster has not admitted (a
+// certificate the CA signed for a node that never joined) can neither
+// write to nor read from a replica; the refusal is reported once per
+// interval with the count, and members are served as before.
+func TestReplicaVerbsMembersOnly(t *testing.T) {
+	mc := newMemCluster(t, 2, 2)
+	stranger := netip.MustParseAddr("127.0.0.159")
+	var reports []string
+	replica := mc.coords[1]
+	replica.o.Admitted = func(ep netip.Addr) bool { return ep != stranger }
+	replica.o.OnRefused = func(from netip.Addr, v messaging.Verb, n int) {
+		reports = append(reports, fmt.Sprintf("%s %s %d", from, v, n))
+	}
+	attacker := mc.net.endpoint(stranger)
+	payload := encodeMutations([]*storage.Mutation{mc.mutation("a", "evil", 99)})
+	for i := 0; i < 3; i++ {
+		if _, err := attacker.Request(context.Background(), mc.addrs[1], messaging.VerbMutation, payload); err == nil {
+			t.Fatal("a mutation from a non-member was applied")
+		}
+	}
+	read := encodeRead(&readCommand{table: storage.TableID(mc.table.ID), token: mc.mutation("a", "", 0).Token, key: []byte("a")})
+	if b, err := attacker.Request(context.Background(), mc.addrs[1], messaging.VerbRead, read); err == nil || b != nil {
+		t.Fatalf("a read from a non-member answered %q %v", b, err)
+	}
+	if got := mc.localValue(1, "a"); got != "" {
+		t.Fatalf("replica holds %q written by a non-member", got)
+	}
+	if replica.RefusedVerbs() != 4 || len(reports) != 1 || reports[0] != "127.0.0.159 MUTATION 1" {
+		t.Fatalf("refused %d, reports %v", replica.RefusedVerbs(), reports)
+	}
+	mc.clock.Advance(replica.o.RefusalReportInterval)
+	_, _ = attacker.Request(context.Background(), mc.addrs[1], messaging.VerbMutation, payload)
+	if len(reports) != 2 || reports[1] != "127.0.0.159 MUTATION 4" {
+		t.Fatalf("reports after the interval: %v", reports)
+	}
+	// Members still write through the replica.
+	if err := mc.coords[0].Apply(context.Background(), []*storage.Mutation{mc.mutation("a", "ok", 1)}, consistency.All, consistency.WriteSimple); err != nil {
+		t.Fatal(err)
+	}
+	if got := mc.localValue(1, "a"); got != "ok" {
+		t.Fatalf("member write: %q", got)
+	}
 }

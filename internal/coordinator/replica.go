@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/ringdb/ringdb/internal/messaging"
 	"github.com/ringdb/ringdb/internal/storage"
@@ -13,10 +14,10 @@ import (
 // mutations and hints, data and digest reads, range reads, the batchlog
 // and truncation.
 func (c *Coordinator) registerHandlers() {
-	m := c.o.Messenger
-	if m == nil {
+	if c.o.Messenger == nil {
 		return
 	}
+	m := membersOnly{c}
 	apply := func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
 		ms, err := decodeMutations(payload)
 		if err != nil {
@@ -64,7 +65,7 @@ func (c *Coordinator) registerHandlers() {
 		}
 		return encodeMutations(ms), nil
 	})
-	c.registerBatchlogHandlers()
+	c.registerBatchlogHandlers(m)
 	m.Handle(messaging.VerbTruncate, func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
 		if len(payload) != 16 {
 			return nil, fmt.Errorf("bad truncate payload")
@@ -74,3 +75,64 @@ func (c *Coordinator) registerHandlers() {
 		return nil, c.o.Engine.TruncateTable(tid, c.now())
 	})
 }
+
+// membersOnly registers replica handlers that refuse peers the cluster
+// has not admitted: a certificate the CA signed for a node that never
+// joined cannot write, read or truncate a replica's data.
+type membersOnly struct{ c *Coordinator }
+
+// Handle registers h for v behind the admission check.
+func (m membersOnly) Handle(v messaging.Verb, h messaging.Handler) {
+	c := m.c
+	c.o.Messenger.Handle(v, func(ctx context.Context, from netip.Addr, payload []byte) ([]byte, error) {
+		if c.o.Admitted != nil && !c.o.Admitted(from) {
+			c.refuse(from, v)
+			return nil, fmt.Errorf("%s refused: %s is not a member of this cluster", v, from)
+		}
+		return h(ctx, from, payload)
+	})
+}
+
+// refusalReport is what the coordinator has not yet reported of one
+// peer's refused verbs.
+type refusalReport struct {
+	last    time.Time
+	pending int
+}
+
+// maxRefusalPeers bounds the peers whose refusals are tracked between
+// reports.
+const maxRefusalPeers = 4096
+
+// refuse counts a refused replica verb and reports it to OnRefused at
+// most once per peer per RefusalReportInterval.
+func (c *Coordinator) refuse(from netip.Addr, v messaging.Verb) {
+	c.refusedVerbs.Add(1)
+	if c.o.OnRefused == nil {
+		return
+	}
+	now := c.now()
+	c.refusalMu.Lock()
+	if c.refusals == nil || len(c.refusals) >= maxRefusalPeers {
+		c.refusals = map[netip.Addr]*refusalReport{}
+	}
+	r := c.refusals[from]
+	if r == nil {
+		r = &refusalReport{}
+		c.refusals[from] = r
+	}
+	r.pending++
+	report := r.last.IsZero() || now.Sub(r.last) >= c.o.RefusalReportInterval
+	n := r.pending
+	if report {
+		r.last, r.pending = now, 0
+	}
+	c.refusalMu.Unlock()
+	if report {
+		c.o.OnRefused(from, v, n)
+	}
+}
+
+// RefusedVerbs returns how many replica verbs were refused to peers that
+// are not admitted members.
+func (c *Coordinator) RefusedVerbs() int64 { return c.refusedVerbs.Load() }

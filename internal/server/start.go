@@ -227,7 +227,8 @@ func (n *Node) newCoordinator() error {
 	cfg := n.cfg
 	n.coord = coordinator.New(coordinator.Options{Self: n.info.ListenAddress, LocalDC: cfg.DC, Engine: n.engine,
 		Schema: n.schema, Messenger: n.msg, Topology: n.cluster, WriteTimeout: cfg.WriteTimeout, ReadTimeout: cfg.ReadTimeout,
-		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: n.log})
+		RangeTimeout: cfg.RangeTimeout, DisableHints: !cfg.HintsEnabled(), MaxHintWindow: cfg.MaxHintWindow, Logger: n.log,
+		Admitted: n.cluster.Admitted, OnRefused: n.auditRefusedVerb})
 	if n.roles != nil {
 		n.roles.SetOnChange(n.cluster.LocalRolesChanged)
 	}
@@ -377,4 +378,12 @@ func OneLine(err error) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// auditRefusedVerb records that a peer which is not an admitted member
+// used a replica verb (the coordinator reports each peer at most once a
+// minute, with the count).
+func (n *Node) auditRefusedVerb(from netip.Addr, v messaging.Verb, refused int) {
+	_ = n.audit.Record(pki.AuditEvent{Kind: pki.AuditRefused, Peer: from.String(), Outcome: "refused",
+		Reason: fmt.Sprintf("%s from a peer that is not a member of this cluster (%d refused since the last record)", v, refused)})
 }
