@@ -13,13 +13,17 @@
 //     has marked its peers up so that it serves clients only then; the
 //     ring members are saved in storage for that purpose.
 //   - ringstate.go: the token ring (TokenMetadata), a pure function of
-//     gossip's endpoint states (STATUS, TOKENS, DC, RACK).
+//     gossip's endpoint states (STATUS, TOKENS, DC, RACK) and of who was
+//     in the ring before (incumbents keep their tokens: a token takeover
+//     is refused and audited).
 //   - topology.go: the coordinator's Topology answers (Ring, IsAlive,
 //     DownSince, DC, HostID, EndpointOf) and system.peers (Peers).
 //   - events.go, membership.go: gossip events turned into client EVENTs
-//     (STATUS_CHANGE, TOPOLOGY_CHANGE), membership audit records, hint
-//     replay notices and metadata pulls; the mapping is a pure function
-//     (reactionTo), membership.go carries it out.
+//     (STATUS_CHANGE, TOPOLOGY_CHANGE), membership audit records (refused
+//     and forged gossip audited with the peer that sent it), hint replay
+//     notices and metadata pulls; the mapping is a pure function
+//     (reactionTo), membership.go carries it out on the member's event
+//     loop.
 //   - metadata.go: schema and roles sync: the gossiped versions, a push
 //     to live peers on a local change, a pull from a peer whose version
 //     differs, and the merge.
@@ -47,6 +51,14 @@
 //   - The published ring is rebuilt whole from one gossip snapshot and
 //     replaced atomically (copy-on-write TokenMetadata); rebuilds are
 //     serialised, so the last one published saw the newest snapshot.
+//   - Gossip's goroutine never waits for a reaction: it hands each batch
+//     of events to the member's event loop (a goroutine New starts and
+//     Stop ends, woken through a one-slot channel so wake-ups coalesce),
+//     which rebuilds the ring at most once per batch, then reacts to each
+//     event. No gossip message can stall heartbeats with ring rebuilds.
+//   - Gossip states are signed by their owner and verified (Options
+//     StateSigner and StateVerifier, required): no member can change
+//     another's membership state.
 //   - At most one schema pull per peer is under way at a time.
 //   - Schema and roles converge: a local change is gossiped (version) and
 //     pushed; a peer that gossips a different version is pulled from;

@@ -24,10 +24,14 @@ type clientEvent struct {
 	change   string
 }
 
-// auditRecord is a membership audit record about the event's endpoint.
+// auditRecord is a membership audit record about the event's endpoint,
+// or, for a refusal (sender), about the peer that sent the refused state
+// (the event's From).
 type auditRecord struct {
-	kind   pki.AuditKind
-	reason string
+	kind    pki.AuditKind
+	reason  string
+	outcome string
+	sender  bool
 }
 
 // logLine is a log record about the event's endpoint.
@@ -96,17 +100,24 @@ func reactionTo(e gossip.Event, x eventContext) reaction {
 			pullSchema: x.peerSchema != "" && x.peerSchema != x.localSchema(),
 			pullRoles:  x.peerRoles != "" && rolesDiffer(x, x.peerRoles)}
 	case gossip.EventDead:
-		return reaction{markDown: true, log: warn("node is down"), audit: &auditRecord{pki.AuditStatus, "DOWN"},
+		return reaction{markDown: true, log: warn("node is down"), audit: &auditRecord{kind: pki.AuditStatus, reason: "DOWN"},
 			client: &clientEvent{change: changeDown}}
 	case gossip.EventRemoved:
-		return reaction{audit: &auditRecord{pki.AuditRemove, "removed from gossip"},
+		return reaction{audit: &auditRecord{kind: pki.AuditRemove, reason: "removed from gossip"},
 			client: &clientEvent{topology: true, change: changeRemoved}}
 	case gossip.EventClusterMismatch:
 		return reaction{log: warn("ignored gossip from another cluster", "cluster", e.Value),
-			audit: &auditRecord{pki.AuditRefused, "cluster name mismatch: " + e.Value}}
+			audit: &auditRecord{kind: pki.AuditRefused, reason: "cluster name mismatch: " + e.Value, outcome: "refused", sender: true}}
 	case gossip.EventRejected:
+		if e.Endpoint == x.self && !e.From.IsValid() {
+			// The local node's own value (signing, size): not a peer's doing.
+			return reaction{log: warn("local gossip state refused", "reason", e.Reason)}
+		}
 		return reaction{log: warn("rejected gossip state", "reason", e.Reason),
-			audit: &auditRecord{pki.AuditRefused, "gossip state rejected: " + e.Reason}}
+			audit: &auditRecord{kind: pki.AuditRefused, reason: "gossip state rejected: " + e.Reason, outcome: "refused", sender: true}}
+	case gossip.EventForged:
+		return reaction{log: warn("refused a forged or unverifiable gossip state", "reason", e.Reason),
+			audit: &auditRecord{kind: pki.AuditForged, reason: "gossip state refused: " + e.Reason, outcome: "refused", sender: true}}
 	}
 	return reaction{}
 }
@@ -120,7 +131,7 @@ func stateChanged(e gossip.Event, x eventContext) reaction {
 	}
 	switch {
 	case ringState(e.Key) && !x.wasMember && x.isMember:
-		return reaction{log: info("node joined the ring"), audit: &auditRecord{pki.AuditJoin, "NORMAL"},
+		return reaction{log: info("node joined the ring"), audit: &auditRecord{kind: pki.AuditJoin, reason: "NORMAL"},
 			client: &clientEvent{topology: true, change: changeNewNode}}
 	case e.Key == gossip.AppSchema:
 		return reaction{pullSchema: e.Value != x.localSchema()}

@@ -15,13 +15,16 @@ import (
 
 // fakeGossip is a gossipRuntime whose endpoint states the test sets.
 // SetLocalState and emit call the subscribers synchronously, on the
-// caller's goroutine (the real runtime calls them on its own).
+// caller's goroutine (the real runtime calls them on its own); emit then
+// waits until the member's event loop has handled the event (flush).
 type fakeGossip struct {
 	self netip.Addr
+	// flush waits for the member's event loop (set by the harness).
+	flush func()
 
 	mu       sync.Mutex
 	states   map[netip.Addr]gossip.EndpointState
-	subs     []func(gossip.Event)
+	subs     []func([]gossip.Event)
 	history  map[gossip.ApplicationState][]string // local values set, in order
 	version  int32
 	started  bool
@@ -39,7 +42,7 @@ func (f *fakeGossip) Stop()                      { f.mu.Lock(); f.stopped = true
 func (f *fakeGossip) AnnounceShutdown()          { f.mu.Lock(); f.shutdown = true; f.mu.Unlock() }
 func (f *fakeGossip) Deliver(netip.Addr, []byte) {}
 
-func (f *fakeGossip) Subscribe(fn func(gossip.Event)) {
+func (f *fakeGossip) SubscribeBatch(fn func([]gossip.Event)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.subs = append(f.subs, fn)
@@ -51,7 +54,7 @@ func (f *fakeGossip) SetLocalState(k gossip.ApplicationState, v string) {
 	f.states[f.self].States[k] = gossip.VersionedValue{Value: v, Version: f.version}
 	f.history[k] = append(f.history[k], v)
 	f.mu.Unlock()
-	f.emit(gossip.Event{Kind: gossip.EventStateChanged, Endpoint: f.self, Key: k, Value: v})
+	f.deliver(gossip.Event{Kind: gossip.EventStateChanged, Endpoint: f.self, Key: k, Value: v})
 }
 
 func (f *fakeGossip) IsAlive(ep netip.Addr) bool {
@@ -98,13 +101,22 @@ func (f *fakeGossip) setAlive(ep netip.Addr, alive bool) {
 	f.states[ep] = st
 }
 
-// emit hands e to the subscribers.
-func (f *fakeGossip) emit(e gossip.Event) {
+// emit hands the events to the subscribers as one batch and waits until
+// the member has handled them.
+func (f *fakeGossip) emit(evs ...gossip.Event) {
+	f.deliver(evs...)
+	if f.flush != nil {
+		f.flush()
+	}
+}
+
+// deliver hands the events to the subscribers as one batch.
+func (f *fakeGossip) deliver(evs ...gossip.Event) {
 	f.mu.Lock()
 	subs := slices.Clone(f.subs)
 	f.mu.Unlock()
 	for _, fn := range subs {
-		fn(e)
+		fn(evs)
 	}
 }
 

@@ -29,6 +29,7 @@ type harness struct {
 	clk   *fakeClock
 	mu    sync.Mutex
 	nodes []*node
+	ca    *pki.CA // issues the members' certificates (keys)
 }
 
 // node is one member of a harness.
@@ -110,13 +111,58 @@ func (h *harness) add(i int, fake bool, opts ...func(*Options)) *node {
 		n.g = newFakeGossip(n.addr)
 		g = n.g
 	}
+	if !fake {
+		o.StateSigner, o.StateVerifier = h.keys(i)
+	}
 	if n.c, err = newCluster(o, g); err != nil {
 		t.Fatal(err)
+	}
+	if fake {
+		n.g.flush = n.c.flushEvents
 	}
 	h.mu.Lock()
 	h.nodes = append(h.nodes, n)
 	h.mu.Unlock()
 	return n
+}
+
+// keys returns the gossip state signer and verifier of member i, with a
+// certificate of the harness's CA for addr(i).
+func (h *harness) keys(i int) (*pki.StateSigner, *pki.StateVerifier) { return h.keysFor(addr(i)) }
+
+// keysFor is keys for any address.
+func (h *harness) keysFor(a netip.Addr) (*pki.StateSigner, *pki.StateVerifier) {
+	id := h.identity(a)
+	s, err := id.StateSigner()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s, id.StateVerifier()
+}
+
+// identity issues a node certificate of the harness's CA for a and loads
+// it.
+func (h *harness) identity(a netip.Addr) *pki.Identity {
+	t := h.t
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ca == nil {
+		ca, err := pki.InitCA(filepath.Join(t.TempDir(), "ca"), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.ca = ca
+	}
+	dir := filepath.Join(t.TempDir(), a.String())
+	if err := h.ca.IssueNode(a, dir); err != nil {
+		t.Fatal(err)
+	}
+	id, err := pki.LoadIdentity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // withTokens gives a member its tokens (so Start does not wait for a

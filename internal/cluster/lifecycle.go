@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -26,7 +27,7 @@ type gossipRuntime interface {
 	Stop()
 	AnnounceShutdown()
 	Deliver(from netip.Addr, payload []byte)
-	Subscribe(fn func(gossip.Event))
+	SubscribeBatch(fn func([]gossip.Event))
 	SetLocalState(k gossip.ApplicationState, v string)
 	IsAlive(ep netip.Addr) bool
 	Snapshot() map[netip.Addr]gossip.EndpointState
@@ -42,6 +43,13 @@ type Cluster struct {
 	ringMu sync.Mutex // serialises rebuilds: the last stored ring is the newest
 	tokens []int64    // set by Start before it returns
 	start  time.Time
+
+	// refusedRing are the endpoints the last rebuild kept out of the ring
+	// and why (guarded by ringMu), so each refusal is audited once.
+	refusedRing map[netip.Addr]string
+	rebuilds    atomic.Int64 // ring rebuilds so far (tests)
+	events      eventQueue   // gossip events waiting for the event loop
+	auditLimit  auditLimiter // bounds refusal records per sender
 
 	mu        sync.Mutex
 	downSince map[netip.Addr]time.Time
@@ -72,28 +80,41 @@ func New(o Options) (*Cluster, error) { return newCluster(o, nil) }
 func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
 	o = o.withDefaults()
 	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
-		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now()}
+		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now(),
+		refusedRing: map[netip.Addr]string{}, events: eventQueue{wake: make(chan struct{}, 1)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.loadSavedPeers(); err != nil {
 		c.cancel()
 		return nil, fmt.Errorf("cluster: load saved ring members: %w", err)
 	}
 	if g == nil {
+		if o.StateSigner == nil || o.StateVerifier == nil {
+			c.cancel()
+			return nil, errors.New("cluster: StateSigner and StateVerifier are required: gossip states are signed by their owner")
+		}
 		g = c.newGossip()
 	}
 	c.gossip = g
 	c.handleVerbs()
 	c.ring.Store(ring.NewTokenMetadata())
-	c.gossip.Subscribe(c.onEvent)
+	c.gossip.SubscribeBatch(c.onEvents)
+	c.spawn(c.eventLoop)
 	return c, nil
 }
 
+// maxTokens bounds the tokens of one endpoint, in gossip and in the ring:
+// num_tokens or gossip's default (256), whichever is larger.
+func (c *Cluster) maxTokens() int { return max(c.o.NumTokens, gossip.DefaultMaxTokens) }
+
 // newGossip returns a gossip runtime for this member that sends over
-// o.Messaging and ticks on the member's clock.
+// o.Messaging and ticks on the member's clock. Its states are signed with
+// o.StateSigner and peers' verified with o.StateVerifier; an endpoint may
+// gossip at most maxTokens tokens.
 func (c *Cluster) newGossip() *gossip.Runtime {
 	o, now := c.o, c.clock.Now()
 	g := gossip.New(gossip.Config{Self: o.Self, ClusterName: o.ClusterName, Seeds: o.Seeds, Generation: o.Generation,
-		Rand: rand.New(rand.NewPCG(uint64(o.Generation), uint64(now.UnixNano())))}, now)
+		Rand:   rand.New(rand.NewPCG(uint64(o.Generation), uint64(now.UnixNano()))),
+		Signer: o.StateSigner, Verifier: o.StateVerifier, MaxTokens: c.maxTokens(), MaxGenerationSkew: o.MaxGenerationSkew}, now)
 	return gossip.NewRuntime(g, gossipTransport{o.Messaging}, c.clock, o.GossipInterval, o.Logger)
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ringdb/ringdb/internal/gossip"
 	"github.com/ringdb/ringdb/internal/messaging"
 	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/schema"
@@ -48,6 +49,18 @@ type Options struct {
 	Messaging Messenger
 	// Audit, when set, records membership changes and refusals.
 	Audit *pki.AuditLog
+	// StateSigner signs every gossip value this member publishes about
+	// itself with its node certificate's key, and StateVerifier checks
+	// that every value received about an endpoint is signed by that
+	// endpoint's own certificate (pki.Identity.StateSigner and
+	// StateVerifier; docs/decisions/010-owner-signed-gossip.md). Both are
+	// required.
+	StateSigner   gossip.Signer
+	StateVerifier gossip.Verifier
+	// MaxGenerationSkew: a gossip generation (a process's start time)
+	// more than this far ahead of this member's clock is refused. Zero
+	// means gossip.DefaultMaxGenerationSkew (10 minutes).
+	MaxGenerationSkew time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Clock measures every wait of the member (join, settle, load

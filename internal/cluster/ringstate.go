@@ -1,18 +1,23 @@
 package cluster
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
 	"github.com/ringdb/ringdb/internal/gossip"
+	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/ring"
 )
 
 // refusedTokens is an endpoint whose gossiped tokens could not join the
-// ring (a token another endpoint already owns, a duplicate token).
+// ring (a token another endpoint already owns, a duplicate token, too
+// many tokens). takeover is set when the token's owner is an incumbent:
+// the endpoint tried to take over a member's tokens.
 type refusedTokens struct {
-	ep  netip.Addr
-	err error
+	ep       netip.Addr
+	err      error
+	takeover bool
 }
 
 // buildRing returns the token metadata that gossip's endpoint states
@@ -20,21 +25,93 @@ type refusedTokens struct {
 // TOKENS: NORMAL, LEAVING and shutdown endpoints are ring members, BOOT
 // endpoints are pending; LEFT, removing, removed, hibernating and unknown
 // statuses leave it out. DC and RACK come from the same states.
-// Endpoints are added in address order, so when two claim a token the
-// lower address keeps it and the other is refused.
-func buildRing(states map[netip.Addr]gossip.EndpointState) (*ring.TokenMetadata, []refusedTokens) {
+//
+// Incumbents (incumbent reports them: in ringdb the members of the
+// previous ring, this node and the members saved on the previous run) are
+// added first, in address order, then the other endpoints. An endpoint
+// claiming a token that an endpoint added before it owns (or joins with)
+// is refused whole: an incumbent keeps its tokens whatever a newcomer
+// claims, whatever their addresses, and is never displaced by a token
+// takeover. Between two newcomers (or two incumbents) the lower address
+// keeps the token. An endpoint gossiping more than maxTokens tokens (0: no
+// bound) is refused. incumbent may be nil (no incumbents).
+func buildRing(states map[netip.Addr]gossip.EndpointState, incumbent func(netip.Addr) bool, maxTokens int) (*ring.TokenMetadata, []refusedTokens) {
+	eps := sortedEndpoints(states)
+	if incumbent != nil {
+		slices.SortStableFunc(eps, func(a, b netip.Addr) int {
+			ia, ib := incumbent(a), incumbent(b)
+			switch {
+			case ia && !ib:
+				return -1
+			case ib && !ia:
+				return 1
+			}
+			return 0
+		})
+	}
 	tm := ring.NewTokenMetadata()
+	owners := map[int64]netip.Addr{}
 	var refused []refusedTokens
-	for _, ep := range sortedEndpoints(states) {
+	for _, ep := range eps {
 		st := states[ep]
+		toks, ok := ringTokens(&st)
+		if !ok {
+			continue
+		}
+		if maxTokens > 0 && len(toks) > maxTokens {
+			refused = append(refused, refusedTokens{ep: ep, err: fmt.Errorf("%d tokens exceed the bound of %d", len(toks), maxTokens)})
+			continue
+		}
+		if owner, tok, taken := claimed(owners, toks); taken {
+			r := refusedTokens{ep: ep, takeover: incumbent != nil && incumbent(owner) && !incumbent(ep)}
+			if r.takeover {
+				r.err = fmt.Errorf("token takeover refused: claims token %d of ring member %s, which keeps it", tok, owner)
+			} else {
+				r.err = fmt.Errorf("token %d is already owned by %s", tok, owner)
+			}
+			refused = append(refused, r)
+			continue
+		}
 		next, err := withEndpointState(tm, ep, &st)
 		if err != nil {
-			refused = append(refused, refusedTokens{ep, err})
+			refused = append(refused, refusedTokens{ep: ep, err: err})
 			continue
+		}
+		if next != tm {
+			for _, t := range toks {
+				owners[t] = ep
+			}
 		}
 		tm = next
 	}
 	return tm, refused
+}
+
+// ringTokens returns the tokens st gossips when its STATUS puts the
+// endpoint in the ring (as a member or pending).
+func ringTokens(st *gossip.EndpointState) ([]int64, bool) {
+	status, ok := st.Status()
+	if !ok {
+		return nil, false
+	}
+	switch status.Kind {
+	case gossip.StatusNormal, gossip.StatusShutdown, gossip.StatusLeaving, gossip.StatusBoot:
+	default:
+		return nil, false
+	}
+	tv, _ := st.Get(gossip.AppTokens)
+	toks := parseTokens(tv)
+	return toks, len(toks) > 0
+}
+
+// claimed returns the first of toks that owners holds, and its owner.
+func claimed(owners map[int64]netip.Addr, toks []int64) (owner netip.Addr, tok int64, ok bool) {
+	for _, t := range toks {
+		if o, ok := owners[t]; ok {
+			return o, t, true
+		}
+	}
+	return netip.Addr{}, 0, false
 }
 
 // withEndpointState returns tm with ep added as its state says (tm
@@ -71,15 +148,59 @@ func sortedEndpoints(states map[netip.Addr]gossip.EndpointState) []netip.Addr {
 }
 
 // rebuildRing recomputes the token metadata from gossip, publishes it,
-// saves the ring members (once saving has started) and returns it.
+// saves the ring members (once saving has started) and returns it. The
+// incumbents are this node, the members (and joining endpoints) of the
+// ring it replaces and the members saved on the previous run. An endpoint
+// newly kept out of the ring is logged, and audited when it tried to take
+// over a member's tokens.
 func (c *Cluster) rebuildRing() *ring.TokenMetadata {
 	c.ringMu.Lock()
-	tm, refused := buildRing(c.gossip.Snapshot())
+	prev := c.ring.Load()
+	saved := make(map[netip.Addr]bool, len(c.savedPeers))
+	for _, ep := range c.savedPeers {
+		saved[ep] = true
+	}
+	incumbent := func(ep netip.Addr) bool {
+		return ep == c.o.Self || prev.IsMember(ep) || prev.IsPending(ep) || saved[ep]
+	}
+	snap := c.gossip.Snapshot()
+	tm, refused := buildRing(snap, incumbent, c.maxTokens())
 	c.ring.Store(tm)
+	c.rebuilds.Add(1)
+	newly := c.noteRefused(refused)
 	c.ringMu.Unlock()
-	for _, r := range refused {
+	for _, r := range newly {
 		c.log.Warn("ignoring endpoint's tokens", "endpoint", r.ep.String(), "err", r.err)
+		if r.takeover && c.o.Audit != nil {
+			st := snap[r.ep]
+			ev := pki.AuditEvent{Kind: pki.AuditRefused, Peer: r.ep.String(), Outcome: "refused", Reason: r.err.Error()}
+			if id, ok := hostIDOf(&st); ok {
+				ev.HostID = formatUUID(id)
+			}
+			if der, ok := st.Get(gossip.AppCert); ok {
+				ev.Serial, ev.Fingerprint = certIdentity(der)
+			}
+			c.record(ev)
+		}
 	}
 	c.savePeers()
 	return tm
+}
+
+// noteRefused records the endpoints a rebuild kept out of the ring and
+// returns those that were not already refused for the same reason (so
+// each refusal is logged and audited once, not at every rebuild). The
+// caller holds ringMu.
+func (c *Cluster) noteRefused(refused []refusedTokens) []refusedTokens {
+	now := make(map[netip.Addr]string, len(refused))
+	var newly []refusedTokens
+	for _, r := range refused {
+		msg := r.err.Error()
+		now[r.ep] = msg
+		if c.refusedRing[r.ep] != msg {
+			newly = append(newly, r)
+		}
+	}
+	c.refusedRing = now
+	return newly
 }

@@ -31,10 +31,13 @@ func TestBuildRing(t *testing.T) {
 	a, b, c := addr(1), addr(2), addr(3)
 	normal := gossip.NormalStatus(10)
 	for _, tc := range []struct {
-		name    string
-		states  map[netip.Addr]gossip.EndpointState
-		want    map[netip.Addr]ringEntry
-		refused []netip.Addr
+		name       string
+		states     map[netip.Addr]gossip.EndpointState
+		incumbents []netip.Addr
+		maxTokens  int
+		want       map[netip.Addr]ringEntry
+		refused    []netip.Addr
+		takeovers  []netip.Addr
 	}{
 		{name: "no endpoints", states: nil, want: map[netip.Addr]ringEntry{}},
 		{name: "NORMAL is a member with its tokens, DC and RACK",
@@ -84,9 +87,39 @@ func TestBuildRing(t *testing.T) {
 			states:  map[netip.Addr]gossip.EndpointState{a: st(normal, "10,10", "dc1", "r1")},
 			want:    map[netip.Addr]ringEntry{},
 			refused: []netip.Addr{a}},
+		// Issue 13: a new endpoint claiming a member's tokens does not get
+		// them, whatever the addresses; the member keeps all of its own.
+		{name: "a newcomer with a lower address cannot take a member's token",
+			states:     map[netip.Addr]gossip.EndpointState{a: st(normal, "10", "dc1", "r1"), c: st(normal, "10,30", "dc1", "r1")},
+			incumbents: []netip.Addr{c},
+			want:       map[netip.Addr]ringEntry{c: {tokens: []int64{10, 30}, dc: "dc1", rack: "r1"}},
+			refused:    []netip.Addr{a}, takeovers: []netip.Addr{a}},
+		{name: "nor can a newcomer claiming a shut-down member's tokens",
+			states:     map[netip.Addr]gossip.EndpointState{a: st(normal, "30", "dc1", "r1"), b: st(gossip.ShutdownStatus(), "30", "dc1", "r1")},
+			incumbents: []netip.Addr{b},
+			want:       map[netip.Addr]ringEntry{b: {tokens: []int64{30}, dc: "dc1", rack: "r1"}},
+			refused:    []netip.Addr{a}, takeovers: []netip.Addr{a}},
+		{name: "nor a joining member's",
+			states:     map[netip.Addr]gossip.EndpointState{a: st(normal, "20", "dc1", "r1"), b: st(gossip.BootStatus(20), "20", "dc1", "r1")},
+			incumbents: []netip.Addr{b},
+			want:       map[netip.Addr]ringEntry{b: {pending: true, tokens: []int64{20}, dc: "dc1", rack: "r1"}},
+			refused:    []netip.Addr{a}, takeovers: []netip.Addr{a}},
+		{name: "a newcomer with tokens of its own joins beside the members",
+			states:     map[netip.Addr]gossip.EndpointState{a: st(normal, "5", "dc1", "r1"), c: st(normal, "10", "dc1", "r1")},
+			incumbents: []netip.Addr{c},
+			want:       map[netip.Addr]ringEntry{a: {tokens: []int64{5}, dc: "dc1", rack: "r1"}, c: {tokens: []int64{10}, dc: "dc1", rack: "r1"}}},
+		{name: "more tokens than the bound are refused",
+			states:    map[netip.Addr]gossip.EndpointState{a: st(normal, "1,2,3", "dc1", "r1"), b: st(gossip.NormalStatus(4), "4,5", "dc1", "r1")},
+			maxTokens: 2,
+			want:      map[netip.Addr]ringEntry{b: {tokens: []int64{4, 5}, dc: "dc1", rack: "r1"}},
+			refused:   []netip.Addr{a}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tm, refused := buildRing(tc.states)
+			var incumbent func(netip.Addr) bool
+			if tc.incumbents != nil {
+				incumbent = func(ep netip.Addr) bool { return slices.Contains(tc.incumbents, ep) }
+			}
+			tm, refused := buildRing(tc.states, incumbent, tc.maxTokens)
 			got := map[netip.Addr]ringEntry{}
 			for _, ep := range append(tm.Endpoints(), tm.PendingEndpointList()...) {
 				got[ep] = ringEntry{pending: tm.IsPending(ep), tokens: tm.Tokens(ep), dc: tm.DC(ep), rack: tm.Rack(ep)}
@@ -100,15 +133,18 @@ func TestBuildRing(t *testing.T) {
 					t.Errorf("%s: got %+v (present %v), want %+v", ep, g, ok, w)
 				}
 			}
-			var refusedEps []netip.Addr
+			var refusedEps, takeovers []netip.Addr
 			for _, r := range refused {
 				if r.err == nil {
 					t.Errorf("%s refused without a reason", r.ep)
 				}
 				refusedEps = append(refusedEps, r.ep)
+				if r.takeover {
+					takeovers = append(takeovers, r.ep)
+				}
 			}
-			if !slices.Equal(refusedEps, tc.refused) {
-				t.Errorf("refused %v, want %v", refusedEps, tc.refused)
+			if !slices.Equal(refusedEps, tc.refused) || !slices.Equal(takeovers, tc.takeovers) {
+				t.Errorf("refused %v (takeovers %v), want %v (%v)", refusedEps, takeovers, tc.refused, tc.takeovers)
 			}
 		})
 	}

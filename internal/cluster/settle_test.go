@@ -67,7 +67,12 @@ func newMember(t *testing.T, ca *pki.CA, dir string, self string, port int, seed
 	if v, ok, _ := engine.GetMeta("test/tokens"); ok {
 		tokens = parseTokens(string(v))
 	}
+	signer, err := id.StateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := New(Options{Self: addr, ClusterName: "settle", Seeds: seedAddrs, DC: "dc1", Rack: "r1",
+		StateSigner: signer, StateVerifier: id.StateVerifier(),
 		HostID: [16]byte{addr.As4()[3]}, Generation: int32(time.Now().Unix()) + generations.Add(1), NumTokens: 4, Tokens: tokens,
 		NativeAddress: netip.AddrPortFrom(addr, 9042), StoragePort: port, Engine: engine, Schema: sm, Messaging: msg,
 		Logger: log, GossipInterval: 100 * time.Millisecond, JoinTimeout: 10 * time.Second, SettleTimeout: settle,

@@ -110,7 +110,12 @@ func gossipInfoOf(snap map[netip.Addr]gossip.EndpointState) []admin.GossipEndpoi
 		slices.Sort(keys)
 		for _, k := range keys {
 			v := st.States[k]
-			g.States = append(g.States, admin.GossipState{Name: k.String(), Version: v.Version, Value: v.Value})
+			value := v.Value
+			if k == gossip.AppCert { // DER: shown as its serial and fingerprint
+				serial, fp := certIdentity(value)
+				value = "serial=" + serial + " sha256=" + fp
+			}
+			g.States = append(g.States, admin.GossipState{Name: k.String(), Version: v.Version, Value: value})
 		}
 		out = append(out, g)
 	}

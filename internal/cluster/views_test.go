@@ -34,7 +34,7 @@ var viewSelf = localNode{self: addr(1), hostID: hostID(1), load: 555, schema: "v
 
 func TestStatusView(t *testing.T) {
 	snap := viewStates()
-	tm, _ := buildRing(snap)
+	tm, _ := buildRing(snap, nil, 0)
 	got := statusOf(tm, nil, snap, viewSelf)
 	if got.Effective {
 		t.Fatal("effective ownership without a keyspace")

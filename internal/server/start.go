@@ -166,7 +166,14 @@ func (n *Node) newCluster() error {
 	default:
 		n.log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
 	}
+	// Gossip states are signed with the node certificate's key and
+	// verified against the cluster CA (decision 010).
+	signer, err := n.identity.StateSigner()
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 	c, err := cluster.New(cluster.Options{Self: info.ListenAddress, ClusterName: cfg.ClusterName, Seeds: n.seeds,
+		StateSigner: signer, StateVerifier: n.identity.StateVerifier(),
 		DC: cfg.DC, Rack: cfg.Rack, HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens,
 		Tokens: info.Tokens, NativeAddress: netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort)),
 		StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg, Audit: n.audit, Logger: n.log,
