@@ -40,13 +40,25 @@
 //   - Every refusal of a peer is reported through Options.OnRefused and
 //     counted (Service.Stats); the log gets at most one WARN line per
 //     RefusalLogInterval about them.
+//   - The one connection without a client certificate (join.go): with
+//     Options.Join set, a TLS 1.3 ClientHello offering the join protocol
+//     (JoinTLS.NextProtos, pki.JoinALPN) is served without requesting a
+//     certificate, and the connection is handed to Options.Join — the
+//     admission by join token — under the handshake deadline and within the
+//     handshake budget, then closed. It never reaches the ringdb handshake,
+//     a verb or a peer slot. A ClientHello without that protocol still
+//     needs a verified certificate.
 //
 // # What this package must never do
 //
 // There is never a plaintext path: no listener or dialer without TLS, no
-// option to disable client certificates or verification, and no byte of
+// option to disable client certificates or verification (the join
+// protocol's connections are not peers and get no verb), and no byte of
 // cluster data (not even the handshake or a reject code) before the TLS
-// handshake has completed with an authenticated peer. It never decodes
-// payloads (they belong to gossip, the coordinator and repair) and never
-// creates certificates or keys (package pki does).
+// handshake has completed with an authenticated peer. A join connection
+// gets nothing from this package; what Options.Join sends it is the
+// admission layer's, which answers a joiner without a valid token with one
+// status byte. It never decodes payloads (they belong to gossip, the
+// coordinator and repair) and never creates certificates or keys (package
+// pki does).
 package messaging

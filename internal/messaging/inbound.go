@@ -83,6 +83,16 @@ func (s *Service) handshake(ic *inConn) (*tls.Conn, hello, bool) {
 		return nil, hello{}, false
 	}
 	st := tc.ConnectionState()
+	if s.isJoin(st) {
+		// A joiner without a certificate: the join exchange only, under
+		// this deadline, then closed; never a peer (join.go).
+		s.stats.joins.Add(1)
+		if err := s.o.Join(ctx, tc, src); err != nil && !s.closing() {
+			s.stats.joinFailures.Add(1)
+			s.refused(src, "join exchange: "+err.Error())
+		}
+		return nil, hello{}, false
+	}
 	if st.Version != tls.VersionTLS13 || len(st.PeerCertificates) == 0 {
 		failed(nil)
 		s.refused(src, "not an authenticated TLS 1.3 connection")

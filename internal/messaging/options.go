@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -172,6 +173,21 @@ type Options struct {
 	// runs on the accept path during a flood: it must be fast and must not
 	// block.
 	OnLimit func(remote netip.AddrPort, reason string)
+
+	// JoinTLS and Join, both set or both nil, accept the join exchange
+	// (admission by join token, docs/decisions/011) on the storage port:
+	// a ClientHello that offers JoinTLS's single application protocol
+	// (NextProtos, pki.JoinALPN) is served with JoinTLS (TLS 1.3, no client
+	// certificate: ClientAuth NoClientCert) instead of ServerTLS, and once
+	// that protocol is negotiated the connection is handed to Join and
+	// closed when Join returns. It never becomes a peer: no ringdb
+	// handshake, no verb, no slot; it stays in the handshake budget and
+	// under HandshakeTimeout (its deadline is set on the connection) all
+	// along. Every other connection still needs ServerTLS's mutual TLS. A
+	// non-nil error from Join is reported like a refused handshake
+	// (OnRefused).
+	JoinTLS *tls.Config
+	Join    func(ctx context.Context, conn net.Conn, remote netip.AddrPort) error
 }
 
 // ensureDefaults fills zero fields with their defaults.
@@ -265,6 +281,23 @@ func (o *Options) validate() error {
 	}
 	if o.PeerAddress == nil {
 		bad("PeerAddress", "required")
+	}
+	switch {
+	case (o.JoinTLS == nil) != (o.Join == nil):
+		bad("JoinTLS/Join", "set both or neither")
+	case o.JoinTLS != nil:
+		if len(o.JoinTLS.NextProtos) != 1 || o.JoinTLS.NextProtos[0] == "" {
+			bad("JoinTLS.NextProtos", "must name exactly one application protocol (the join protocol), got %q", o.JoinTLS.NextProtos)
+		}
+		if o.JoinTLS.ClientAuth != tls.NoClientCert {
+			bad("JoinTLS.ClientAuth", "must be NoClientCert: a join connection never authenticates a peer")
+		}
+		if o.JoinTLS.MaxVersion != 0 && o.JoinTLS.MaxVersion < tls.VersionTLS13 {
+			bad("JoinTLS.MaxVersion", "must allow TLS 1.3")
+		}
+		if len(o.JoinTLS.Certificates) == 0 {
+			bad("JoinTLS.Certificates", "a server certificate is required")
+		}
 	}
 	if o.HandshakeTimeout < 0 {
 		bad("HandshakeTimeout", "negative: %v", o.HandshakeTimeout)

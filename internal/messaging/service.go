@@ -58,6 +58,8 @@ type Service struct {
 	refusalLog refusalLog
 
 	authed authConns // inbound connections past the handshake (revoke.go)
+
+	joinProto string // the join exchange's ALPN protocol; "" when joins are off (join.go)
 }
 
 // New validates o, fills its defaults and returns a Service that is not yet
@@ -86,6 +88,9 @@ func New(o Options) (*Service, error) {
 		c.SessionTicketsDisabled = true
 		c.ClientSessionCache = nil
 		c.NextProtos = nil
+	}
+	if o.Join != nil {
+		s.acceptJoins(o.JoinTLS)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil

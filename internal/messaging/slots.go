@@ -253,6 +253,11 @@ type Stats struct {
 	// IdleClosedOutbound counts outbound connections closed by this node
 	// after IdleTimeout/2 unused.
 	IdleClosedOutbound uint64
+	// JoinExchanges counts inbound connections that negotiated the join
+	// protocol and were handed to Options.Join (never to a peer's slots).
+	JoinExchanges uint64
+	// JoinFailures counts the JoinExchanges whose Join returned an error.
+	JoinFailures uint64
 }
 
 // counters are the Stats counters.
@@ -260,6 +265,7 @@ type counters struct {
 	refusedHandshakes, refusedSource, refusedPeers atomic.Uint64
 	handshakeFailures, handshakeTimeouts           atomic.Uint64
 	evicted, idleInbound, idleOutbound             atomic.Uint64
+	joins, joinFailures                            atomic.Uint64
 }
 
 // Stats returns the current budgets and counters.
@@ -276,6 +282,8 @@ func (s *Service) Stats() Stats {
 	st.EvictedMaxConnsPerPeer = c.evicted.Load()
 	st.IdleClosedInbound = c.idleInbound.Load()
 	st.IdleClosedOutbound = c.idleOutbound.Load()
+	st.JoinExchanges = c.joins.Load()
+	st.JoinFailures = c.joinFailures.Load()
 	return st
 }
 
