@@ -30,7 +30,11 @@ by the cluster CA and carries the cluster id and the node's listen address.
   ringdb nodetool revoke ca/crl.pem                         hand the list to one node; it spreads to all
 
 Copy the --out directory to the node and start it with --certs-dir pointing at it. Node certificates are
-valid for one year: issue a new one before it expires and revoke the old one by --serial.`,
+valid for one year: issue a new one before it expires and revoke the old one by --serial.
+
+Or admit nodes with one-time join tokens instead of copying keys: start one member with --ca-dir ca/ (its CA
+key is then on that machine), run 'ringdb nodetool join-token create' there, and start the new node with an
+empty certificates directory and --join-token <token> (docs/decisions/011-admission-and-join-tokens.md).`,
 	}
 	cmd.AddCommand(certInitCmd(), certNodeCmd(), certRevokeCmd())
 	return cmd

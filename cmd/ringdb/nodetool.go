@@ -32,7 +32,7 @@ func statusView(write func(io.Writer, admin.Status)) func(*admin.Client, []strin
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
 	cmd := &cobra.Command{
-		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke",
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke|join-token",
 		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
 	}
 	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
@@ -99,6 +99,7 @@ func nodetoolCmd() *cobra.Command {
 		sub("drain", "Stop serving clients, announce the shutdown to the cluster, flush, and stop the node", func(c *admin.Client, _ []string) error { return c.Drain() }),
 		membershipLogCmd(client),
 		revokeCmd(client),
+		joinTokenCmd(client),
 	)
 	return cmd
 }

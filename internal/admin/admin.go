@@ -117,6 +117,8 @@ type Options struct {
 	// Revocation, if set, takes CRLs at POST /v1/revocation (nodetool
 	// revoke).
 	Revocation Revocation
+	// JoinTokens, if set, serves /v1/join-tokens (nodetool join-token).
+	JoinTokens JoinTokens
 	// Now is the clock for relative --since durations. Default time.Now.
 	Now func() time.Time
 }
@@ -172,6 +174,9 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/drain", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Drain()) }))
 	mux.HandleFunc("GET /v1/membership-log", s.auth(s.membershipLog))
 	mux.HandleFunc("POST /v1/revocation", s.auth(s.revocation))
+	mux.HandleFunc("POST /v1/join-tokens", s.auth(s.joinTokens))
+	mux.HandleFunc("GET /v1/join-tokens", s.auth(s.joinTokens))
+	mux.HandleFunc("DELETE /v1/join-tokens/{id}", s.auth(s.joinTokens))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil

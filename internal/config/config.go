@@ -53,8 +53,17 @@ type Config struct {
 	// CertsDir holds ca.crt, node.crt and node.key for internode TLS.
 	// Default <data_dir>/certs.
 	CertsDir string `yaml:"certs_dir"`
-	// JoinToken is a one-time token to join an existing cluster. Default none.
+	// JoinToken is a one-time token (`ringdb nodetool join-token create` on
+	// a member holding the CA) with which a node whose certificates
+	// directory is empty obtains its node certificate from that member at
+	// first start. Ignored once the node has a certificate. Default none.
 	JoinToken string `yaml:"join_token"`
+	// CADir is ca_dir (ringdb only): a directory holding the cluster CA
+	// (ca.key, ca.crt, issued.jsonl). A member started with it issues join
+	// tokens and certifies the nodes that redeem them; its CA key is then
+	// on this machine (docs/decisions/011). Default none: the node cannot
+	// issue, and certificates are issued offline with `ringdb cert node`.
+	CADir string `yaml:"ca_dir"`
 	// CommitlogSync is commitlog_sync: "periodic" (default) or "batch".
 	CommitlogSync string `yaml:"commitlog_sync"`
 	// CommitlogSyncPeriod is commitlog_sync_period; default 10s.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ringdb/ringdb/internal/admin"
+	"github.com/ringdb/ringdb/internal/admission"
 	"github.com/ringdb/ringdb/internal/auth"
 	"github.com/ringdb/ringdb/internal/cluster"
 	"github.com/ringdb/ringdb/internal/config"
@@ -50,6 +51,9 @@ type Node struct {
 	done  chan error
 	// revocation is set before gossip starts and never cleared, like coord.
 	revocation *revocation.Service
+	// issuer is set (before the storage port opens) only on a member
+	// started with ca_dir: it issues join tokens and certifies joiners.
+	issuer *admission.Issuer
 
 	// native is read by gossip and schema callbacks on other goroutines
 	// while Start sets it and Drain or Close clear it.
@@ -113,6 +117,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 		n.checkListeners, // fail fast, before touching storage or the cluster
 		n.openStorage,
 		n.loadIdentity,
+		n.newIssuer, // with ca_dir: join tokens (admission.go)
 		n.newMessaging,
 		n.newCluster,
 		n.newRevocation, // installs the stored CRL before the storage port opens

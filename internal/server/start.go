@@ -110,13 +110,22 @@ func (n *Node) loadIdentity() error {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(cfg.CertsDir, pki.NodeCrtFile)); err != nil {
-		if !n.lone {
-			return fmt.Errorf("no node certificate in %s: create one with `ringdb cert node --dir <ca-dir> --address %s --out %s` (a node joining seeds must carry a certificate of the cluster's CA)", cfg.CertsDir, self, cfg.CertsDir)
+		switch {
+		case cfg.JoinToken != "":
+			// Admission by join token (admission.go).
+			if err := n.joinWithToken(); err != nil {
+				return err
+			}
+		case !n.lone:
+			return fmt.Errorf("no node certificate in %s: start with --join-token <token from `ringdb nodetool join-token create` on a member started with --ca-dir>, or create one offline with `ringdb cert node --dir <ca-dir> --address %s --out %s` (a node joining seeds must carry a certificate of the cluster's CA)", cfg.CertsDir, self, cfg.CertsDir)
+		default:
+			if _, err := pki.EnsureSelfSigned(cfg.CertsDir, cfg.ClusterName, self); err != nil {
+				return fmt.Errorf("internode certificates: create in %s: %w", cfg.CertsDir, err)
+			}
+			n.log.Info("created a private cluster CA and node certificate for this single node", "certs_dir", cfg.CertsDir)
 		}
-		if _, err := pki.EnsureSelfSigned(cfg.CertsDir, cfg.ClusterName, self); err != nil {
-			return fmt.Errorf("internode certificates: create in %s: %w", cfg.CertsDir, err)
-		}
-		n.log.Info("created a private cluster CA and node certificate for this single node", "certs_dir", cfg.CertsDir)
+	} else if cfg.JoinToken != "" {
+		n.log.Info("the node has a certificate: join token not used", "certs_dir", cfg.CertsDir)
 	}
 	id, err := pki.LoadIdentity(cfg.CertsDir)
 	if err != nil {
@@ -141,7 +150,7 @@ func (n *Node) newMessaging() error {
 	cfg, id := n.cfg, n.identity
 	msg, err := messaging.New(messaging.Options{Self: n.info.ListenAddress, Port: cfg.StoragePort, ClusterID: id.ClusterID,
 		ServerTLS: id.ServerConfig(), ClientTLS: id.ClientConfig(), PeerAddress: pki.PeerAddress, Logger: n.log,
-		RequestTimeout: cfg.WriteTimeout,
+		RequestTimeout: cfg.WriteTimeout, JoinTLS: n.joinTLS(), Join: n.joinHandler(),
 		OnRefused: func(remote netip.AddrPort, reason string) {
 			// Handshake noise: counted per source per minute in the noise
 			// log, never in the membership log (pki package doc).
@@ -310,7 +319,8 @@ func (n *Node) startNative() error {
 // startAdmin opens the admin endpoint (nodetool).
 func (n *Node) startAdmin() error {
 	a, err := admin.Start(admin.Options{Addr: n.cfg.AdminAddress, TokenFile: filepath.Join(n.cfg.DataDir, "admin.token"),
-		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit, Revocation: revocationAdmin{n.revocation}})
+		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit, Revocation: revocationAdmin{n.revocation},
+		JoinTokens: joinTokensAdmin{n}})
 	if err != nil {
 		return listenFailure(adminListener, n.cfg.AdminAddress, err)
 	}
