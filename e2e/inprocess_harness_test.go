@@ -24,9 +24,22 @@ type inProcessCluster struct {
 	ca          *pki.CA // the cluster CA, for tests that issue more certificates
 }
 
+// inProcessOption adjusts the configuration of node i before it starts.
+type inProcessOption func(ic *inProcessCluster, i int, cfg *config.Config)
+
+// withIssuer starts the first node with the cluster CA (ca_dir): it issues
+// join tokens.
+func withIssuer() inProcessOption {
+	return func(ic *inProcessCluster, i int, cfg *config.Config) {
+		if i == 0 {
+			cfg.CADir = ic.ca.Dir
+		}
+	}
+}
+
 // startInProcessCluster starts one node per address (the first is the
 // seed) with certificates of one CA, stopped when the test ends.
-func startInProcessCluster(t *testing.T, addrs []string) *inProcessCluster {
+func startInProcessCluster(t *testing.T, addrs []string, opts ...inProcessOption) *inProcessCluster {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := pki.InitCA(filepath.Join(dir, "ca"), "inproc")
@@ -34,7 +47,7 @@ func startInProcessCluster(t *testing.T, addrs []string) *inProcessCluster {
 		t.Fatal(err)
 	}
 	ic := &inProcessCluster{addrs: addrs, storagePort: freePort(t), nativePort: freePort(t), dir: dir, ca: ca}
-	for _, a := range addrs {
+	for i, a := range addrs {
 		certs := filepath.Join(dir, a, "certs")
 		if err := ca.IssueNode(netip.MustParseAddr(a), certs); err != nil {
 			t.Fatal(err)
@@ -42,6 +55,9 @@ func startInProcessCluster(t *testing.T, addrs []string) *inProcessCluster {
 		cfg := config.Config{DataDir: filepath.Join(dir, a), ListenAddress: a, StoragePort: ic.storagePort, NativePort: ic.nativePort,
 			AdminAddress: a + ":" + strconv.Itoa(freePort(t)), CertsDir: certs, Seeds: []string{addrs[0]},
 			ClusterName: "inproc", CommitlogSync: "periodic", WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
+		for _, o := range opts {
+			o(ic, i, &cfg)
+		}
 		cfg.EnsureDefaults()
 		n, err := server.Start(cfg, quietLogger())
 		if err != nil {
