@@ -36,6 +36,13 @@
 //   - The certificate's IP SAN is the peer's identity. PeerAddress returns it;
 //     the messaging layer must compare it with the address the peer claims in
 //     its handshake and gossip and with the TCP source address.
+//   - Certificates for join tokens (join.go, package admission) are signed
+//     with IssueNode's template from a request whose signature proves the
+//     key and whose single IP address the issuer checked (CA.IssueCSR), and
+//     are indexed in issued.jsonl like every other. The joiner trusts only
+//     the CA fingerprint its token pins (JoinClientConfig); the join TLS
+//     configuration (JoinServerConfig) requests no client certificate and
+//     serves only the JoinALPN protocol.
 //   - The audit logs are only ever appended to (O_APPEND); the only loss of
 //     history is each log's own bounded rotation (<path> -> <path>.1, one
 //     old file kept). Handshake noise never reaches the membership log, so
