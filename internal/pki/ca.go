@@ -21,8 +21,18 @@ import (
 	"unicode/utf8"
 )
 
-// caCNPrefix starts the Common Name of every cluster CA certificate.
+// caCN is the Common Name of every cluster CA certificate. It is neutral
+// on purpose: a certificate is shown to anyone who completes a TLS
+// handshake's first flight, so it names no product, version or cluster.
+const caCN = "cluster CA"
+
+// caCNPrefix started the Common Name of CA certificates made before the
+// neutral name, followed by the cluster name; LoadCA still reads it.
 const caCNPrefix = "ringdb cluster CA "
+
+// ClusterNameFile holds the cluster name in a CA directory (the CA
+// certificate does not carry it).
+const ClusterNameFile = "cluster-name"
 
 // maxClusterNameLen bounds the cluster name (bytes) put in the CA subject.
 const maxClusterNameLen = 128
@@ -58,8 +68,9 @@ func InitCA(dir, clusterName string) (*CA, error) {
 // InitCAWithOptions creates a new cluster CA in dir (created 0700 if
 // missing): an ECDSA P-256 key in ca.key (0600) and a self-signed CA
 // certificate in ca.crt carrying a fresh random cluster id as the URI SAN
-// ringdb://cluster/<uuid> and the subject O=ringdb, CN="ringdb cluster CA
-// <clusterName>". It refuses to overwrite an existing ca.key or ca.crt.
+// urn:uuid:<cluster id> and the neutral subject CN="cluster CA" (the cluster
+// name is kept in the CA directory's cluster-name file, not in the
+// certificate). It refuses to overwrite an existing ca.key or ca.crt.
 func InitCAWithOptions(dir, clusterName string, o Options) (*CA, error) {
 	ca, err := initCA(dir, clusterName, o)
 	if err != nil {
@@ -103,11 +114,8 @@ func initCA(dir, clusterName string, o Options) (*CA, error) {
 	}
 	now := o.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject: pkix.Name{
-			Organization: []string{"ringdb"},
-			CommonName:   caCNPrefix + clusterName,
-		},
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: caCN},
 		NotBefore:             now.Add(-clockSkew),
 		NotAfter:              o.caNotAfter(now),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -131,6 +139,9 @@ func initCA(dir, clusterName string, o Options) (*CA, error) {
 	}
 	certPEM := encodeCert(der)
 	// Key first, certificate last: a directory with ca.crt is complete.
+	if err := os.WriteFile(filepath.Join(dir, ClusterNameFile), []byte(clusterName+"\n"), certMode); err != nil {
+		return nil, err
+	}
 	if err := writeNew(filepath.Join(dir, CAKeyFile), keyPEM, keyMode); err != nil {
 		return nil, err
 	}
@@ -177,6 +188,9 @@ func loadCA(dir string, o Options) (*CA, error) {
 		return nil, fmt.Errorf("%s does not match %s", CAKeyFile, CACertFile)
 	}
 	name := strings.TrimPrefix(cert.Subject.CommonName, caCNPrefix)
+	if b, err := os.ReadFile(filepath.Join(dir, ClusterNameFile)); err == nil {
+		name = strings.TrimSpace(string(b))
+	}
 	return &CA{Dir: dir, ClusterID: id, ClusterName: name, Cert: cert, certPEM: certPEM, key: key, opts: o}, nil
 }
 
@@ -242,10 +256,7 @@ func (ca *CA) issueNode(addr netip.Addr, outDir string) error {
 		notAfter = ca.Cert.NotAfter // never outlive the CA
 	}
 	der, err := ca.sign(&x509.Certificate{
-		Subject: pkix.Name{
-			Organization: []string{"ringdb"},
-			CommonName:   addr.String(),
-		},
+		Subject:     pkix.Name{CommonName: addr.String()},
 		NotBefore:   now.Add(-clockSkew),
 		NotAfter:    notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -32,10 +33,11 @@ func TestInitIssueLoadRoundTrip(t *testing.T) {
 	if !c.IsCA || !c.BasicConstraintsValid || c.MaxPathLen != 0 || !c.MaxPathLenZero {
 		t.Errorf("CA constraints: IsCA=%v MaxPathLen=%d zero=%v", c.IsCA, c.MaxPathLen, c.MaxPathLenZero)
 	}
-	if c.Subject.CommonName != "ringdb cluster CA prod east" || !slices.Equal(c.Subject.Organization, []string{"ringdb"}) {
+	// Neutral subject: no product, version or cluster name (issue 13 item 8).
+	if c.Subject.CommonName != "cluster CA" || len(c.Subject.Organization) != 0 || strings.Contains(c.Subject.String(), "ringdb") || strings.Contains(c.Subject.String(), "prod") {
 		t.Errorf("CA subject %v", c.Subject)
 	}
-	if len(c.URIs) != 1 || c.URIs[0].String() != "ringdb://cluster/"+ca.ClusterID {
+	if len(c.URIs) != 1 || c.URIs[0].String() != "urn:uuid:"+ca.ClusterID {
 		t.Errorf("CA URIs %v", c.URIs)
 	}
 	if pub, ok := c.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
@@ -73,8 +75,16 @@ func TestInitIssueLoadRoundTrip(t *testing.T) {
 		t.Fatalf("identity cluster %s address %s", id.ClusterID, id.Address)
 	}
 	leaf := id.Cert.Leaf
-	if leaf.Subject.CommonName != "127.0.0.2" {
-		t.Errorf("leaf CN %q", leaf.Subject.CommonName)
+	if leaf.Subject.CommonName != "127.0.0.2" || len(leaf.Subject.Organization) != 0 {
+		t.Errorf("leaf subject %v", leaf.Subject)
+	}
+	// Nothing a TLS peer sees names the product or the cluster.
+	for _, c := range []*x509.Certificate{leaf, ca.Cert} {
+		for _, field := range []string{c.Subject.String(), c.Issuer.String(), fmt.Sprint(c.URIs), fmt.Sprint(c.DNSNames)} {
+			if strings.Contains(strings.ToLower(field), "ringdb") || strings.Contains(field, "prod east") {
+				t.Errorf("certificate field %q names the product or the cluster", field)
+			}
+		}
 	}
 	if !slices.Equal(leaf.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}) {
 		t.Errorf("leaf EKU %v", leaf.ExtKeyUsage)
@@ -299,7 +309,7 @@ func TestLoadIdentityRejects(t *testing.T) {
 		}, "more than one"},
 		{"malformed cluster id", func() string {
 			tmpl := leafTemplate("127.0.0.1", ca.ClusterID)
-			tmpl.URIs = []*url.URL{{Scheme: "ringdb", Host: "cluster", Path: "/" + ca.ClusterID + "x"}}
+			tmpl.URIs = []*url.URL{{Scheme: "urn", Opaque: "uuid:" + ca.ClusterID + "x"}}
 			_, der, key := signLeaf(t, tmpl, ca.Cert, ca.key)
 			return writeNodeDir(t, ca.Cert, der, key)
 		}, "malformed"},
@@ -379,8 +389,16 @@ func TestClusterIDOf(t *testing.T) {
 		uris []string
 		ok   bool
 	}{
+		{[]string{"urn:uuid:" + id}, true},
+		{[]string{"https://example.com/", "urn:uuid:" + id}, true},
+		{[]string{"urn:uuid:" + strings.ToUpper(id)}, false},
+		{[]string{"urn:uuid:" + id + "x"}, false},
+		{[]string{"urn:uuid:" + id + "?x=1"}, false},
+		{[]string{"URN:UUID:" + id}, false},
+		{[]string{"urn:uuid:" + id, "ringdb://cluster/" + id}, false},
+		{[]string{"urn:isbn:0451450523", "urn:uuid:" + id}, true},
+		// Certificates made before the neutral URN carry ringdb://.
 		{[]string{"ringdb://cluster/" + id}, true},
-		{[]string{"https://example.com/", "ringdb://cluster/" + id}, true},
 		{nil, false},
 		{[]string{"ringdb://cluster/" + strings.ToUpper(id)}, false},
 		{[]string{"ringdb://other/" + id}, false},

@@ -10,16 +10,19 @@ import (
 	"strings"
 )
 
-// clusterURIScheme and clusterURIHost form the cluster id URI SAN
-// "ringdb://cluster/<uuid>".
+// The cluster id travels in certificates as a URI SAN "urn:uuid:<uuid>"
+// (RFC 4122's URN form): neutral, so a certificate names no product.
+// Certificates made before carry "ringdb://cluster/<uuid>", still read.
 const (
-	clusterURIScheme = "ringdb"
-	clusterURIHost   = "cluster"
+	clusterURNScheme = "urn"
+	clusterURNPrefix = "uuid:"
+	legacyURIScheme  = "ringdb"
+	legacyURIHost    = "cluster"
 )
 
 // ClusterURI returns the URI SAN that carries clusterID in certificates.
 func ClusterURI(clusterID string) *url.URL {
-	return &url.URL{Scheme: clusterURIScheme, Host: clusterURIHost, Path: "/" + clusterID}
+	return &url.URL{Scheme: clusterURNScheme, Opaque: clusterURNPrefix + clusterID}
 }
 
 // newClusterID returns a random (version 4) UUID in canonical lowercase form.
@@ -56,8 +59,8 @@ func validClusterID(s string) bool {
 }
 
 // ClusterIDOf returns the cluster id carried by cert. It fails unless cert
-// has exactly one "ringdb:" URI SAN and that URI is a well-formed
-// "ringdb://cluster/<uuid>".
+// has exactly one cluster id URI SAN ("urn:uuid:<uuid>", or the older
+// "ringdb://cluster/<uuid>") and it is well formed.
 func ClusterIDOf(cert *x509.Certificate) (string, error) {
 	id, err := clusterIDOf(cert)
 	if err != nil {
@@ -69,22 +72,44 @@ func ClusterIDOf(cert *x509.Certificate) (string, error) {
 func clusterIDOf(cert *x509.Certificate) (string, error) {
 	var found *url.URL
 	for _, u := range cert.URIs {
-		if !strings.EqualFold(u.Scheme, clusterURIScheme) {
+		if !isClusterURI(u) {
 			continue
 		}
 		if found != nil {
-			return "", errors.New("certificate carries more than one ringdb:// URI")
+			return "", errors.New("certificate carries more than one cluster id URI")
 		}
 		found = u
 	}
 	if found == nil {
-		return "", errors.New("certificate carries no cluster id (URI SAN ringdb://cluster/<uuid>)")
+		return "", errors.New("certificate carries no cluster id (URI SAN urn:uuid:<uuid>)")
 	}
-	id := strings.TrimPrefix(found.Path, "/")
-	if found.Scheme != clusterURIScheme || found.Host != clusterURIHost || found.User != nil ||
-		found.RawQuery != "" || found.Fragment != "" || found.Opaque != "" ||
-		!strings.HasPrefix(found.Path, "/") || !validClusterID(id) {
+	id, ok := clusterIDFromURI(found)
+	if !ok {
 		return "", fmt.Errorf("malformed cluster id URI %q", found.String())
 	}
 	return id, nil
+}
+
+// isClusterURI reports whether u is meant as a cluster id URI (well
+// formed or not).
+func isClusterURI(u *url.URL) bool {
+	if strings.EqualFold(u.Scheme, legacyURIScheme) {
+		return true
+	}
+	return strings.EqualFold(u.Scheme, clusterURNScheme) && len(u.Opaque) >= len(clusterURNPrefix) &&
+		strings.EqualFold(u.Opaque[:len(clusterURNPrefix)], clusterURNPrefix)
+}
+
+// clusterIDFromURI returns the id of a well-formed cluster id URI.
+func clusterIDFromURI(u *url.URL) (string, bool) {
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", false
+	}
+	if u.Scheme == clusterURNScheme {
+		id := strings.TrimPrefix(u.Opaque, clusterURNPrefix)
+		return id, u.Host == "" && u.Path == "" && strings.HasPrefix(u.Opaque, clusterURNPrefix) && validClusterID(id)
+	}
+	id := strings.TrimPrefix(u.Path, "/")
+	return id, u.Scheme == legacyURIScheme && u.Host == legacyURIHost && u.Opaque == "" &&
+		strings.HasPrefix(u.Path, "/") && validClusterID(id)
 }

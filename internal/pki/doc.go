@@ -7,7 +7,9 @@
 //
 // A cluster is identified by a random cluster id (a UUID) generated when its
 // CA is created and embedded in the CA certificate as the URI SAN
-// "ringdb://cluster/<uuid>". Every node certificate is signed directly by
+// "urn:uuid:<uuid>" (certificates made before the neutral form carry
+// "ringdb://cluster/<uuid>", still accepted). Certificates name no product,
+// version or cluster name. Every node certificate is signed directly by
 // that CA (the CA has MaxPathLen 0: there are no intermediates) and carries:
 //
 //   - the same cluster id URI SAN,

@@ -53,7 +53,7 @@ func leafTemplate(addr string, clusterID string) *x509.Certificate {
 	now := time.Now()
 	return &x509.Certificate{
 		SerialNumber: big1(),
-		Subject:      pkix.Name{Organization: []string{"ringdb"}, CommonName: addr},
+		Subject:      pkix.Name{CommonName: addr},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -96,7 +96,7 @@ func forgeCA(t *testing.T, name, clusterID string) (*x509.Certificate, crypto.Si
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big1(),
-		Subject:               pkix.Name{Organization: []string{"ringdb"}, CommonName: caCNPrefix + name},
+		Subject:               pkix.Name{CommonName: caCN},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,

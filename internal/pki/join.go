@@ -143,10 +143,7 @@ func (ca *CA) issueCSR(addr netip.Addr, pub *ecdsa.PublicKey) ([]byte, IssuedCer
 		notAfter = ca.Cert.NotAfter
 	}
 	der, err := ca.sign(&x509.Certificate{
-		Subject: pkix.Name{
-			Organization: []string{"ringdb"},
-			CommonName:   addr.String(),
-		},
+		Subject:     pkix.Name{CommonName: addr.String()},
 		NotBefore:   now.Add(-clockSkew),
 		NotAfter:    notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
