@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
+	"github.com/ringdb/ringdb/internal/ring"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
@@ -91,6 +92,9 @@ func (p *Processor) selectStmt(ctx context.Context, c *evalCtx, s *Session, st *
 	var state *pageState
 	if params != nil && len(params.PagingState) > 0 {
 		if state, err = decodePageState(params.PagingState); err != nil {
+			return nil, err
+		}
+		if err := pl.checkState(state); err != nil {
 			return nil, err
 		}
 	}
@@ -220,13 +224,67 @@ func decodePageState(b []byte) (*pageState, error) {
 	if k <= 0 {
 		return nil, bad
 	}
+	if n > math.MaxInt64 {
+		return nil, bad
+	}
 	s.rowsSent, b = int64(n), b[k:]
 	n, k = binary.Uvarint(b)
-	if k <= 0 {
+	if k <= 0 || n > math.MaxInt64 || k != len(b) {
 		return nil, bad
 	}
 	s.ppCount = int64(n)
 	return s, nil
+}
+
+// checkState refuses a paging state this query cannot have produced: a
+// partition key that does not decode for the table or does not hash to
+// the state's token, a clustering that does not decode, a partition
+// outside the query's token range or IN list, or counters beyond the
+// query's LIMIT and PER PARTITION LIMIT. Drivers pass states back
+// untouched; a state that fails here was damaged or forged, and gets a
+// protocol error rather than rows the query does not select.
+func (pl *selectPlan) checkState(s *pageState) error {
+	bad := cqlerr.Protocolf("Invalid value for the paging state")
+	t, r := pl.t, pl.r
+	if _, err := splitPartitionKey(t, s.key); err != nil || len(s.key) == 0 || ring.Murmur3Token(s.key) != s.token {
+		return bad
+	}
+	if len(s.clustering) > 0 {
+		if len(t.Clustering) == 0 || s.partitionDone {
+			return bad
+		}
+		if _, err := decodeClustering(t, s.clustering, nil); err != nil {
+			return bad
+		}
+	}
+	if s.rowsSent < 0 || s.rowsSent >= pl.limit || s.ppCount < 0 || s.ppCount > pl.ppLimit {
+		return bad
+	}
+	if r.hasToken && !r.inTokenRange(s.token) {
+		return bad
+	}
+	if r.pkFull && !r.empty {
+		keys, err := r.partitionKeys()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.token == s.token && bytes.Equal(k.key, s.key) {
+				return nil
+			}
+		}
+		return bad
+	}
+	return nil
+}
+
+// inTokenRange reports whether token satisfies the query's token(...)
+// restrictions.
+func (r *restrictions) inTokenRange(token int64) bool {
+	if token < r.tokenStart || (token == r.tokenStart && !r.tokenStartInc) {
+		return false
+	}
+	return token < r.tokenEnd || (token == r.tokenEnd && r.tokenEndI)
 }
 
 // output accumulates result rows.

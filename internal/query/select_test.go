@@ -437,8 +437,12 @@ func TestPageStateEncoding(t *testing.T) {
 			wantErr(t, err, cqlerr.ProtocolError, "Invalid value for the paging state")
 		}
 	}
-	got, err := decodePageState(append(append([]byte{}, want...), 0xff)) // trailing bytes are ignored
+	// A state is exactly what encode wrote: trailing bytes are refused.
+	if _, err := decodePageState(append(append([]byte{}, want...), 0xff)); err == nil {
+		t.Fatal("decode accepted a trailing byte")
+	}
+	got, err := decodePageState(want)
 	if err != nil || got.ppCount != 2 || got.rowsSent != 300 || !got.partitionDone || !got.staticDone {
-		t.Fatalf("decode with trailing byte: %+v, %v", got, err)
+		t.Fatalf("decode: %+v, %v", got, err)
 	}
 }
