@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/ringdb/ringdb/internal/consistency"
