@@ -42,7 +42,9 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 }
 
 // Advance moves the clock by d and runs the functions that became due
-// (each on its own goroutine, as time.AfterFunc does).
+// before it returns (time.AfterFunc runs them on their own goroutines;
+// running them here makes their effects visible to the test at once —
+// the coordinator's callbacks only cancel contexts or signal channels).
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
@@ -61,7 +63,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.timers = keep
 	c.mu.Unlock()
 	for _, f := range due {
-		go f()
+		f()
 	}
 }
 

@@ -324,3 +324,30 @@ func TestReplicaVerbsMembersOnly(t *testing.T) {
 		t.Fatalf("member write: %q", got)
 	}
 }
+
+// TestLocalScanHasADeadline: a scan this node serves alone (a filtering
+// scan reading far more than it returns) ends with ReadTimeout once
+// range_request_timeout passes on the coordinator's clock.
+func TestLocalScanHasADeadline(t *testing.T) {
+	mc := newMemCluster(t, 1, 1)
+	for i := 0; i < 50; i++ {
+		if err := mc.eng[0].Apply([]*storage.Mutation{mc.mutation(fmt.Sprint("k", i), "v", 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := 0
+	err := mc.coords[0].ScanPartitions(context.Background(), mc.table, storage.PartitionPos{Token: -1 << 63, Inclusive: true}, 1<<63-1,
+		storage.PartitionQuery{}, consistency.One, func(int64, []byte, storage.RowsFunc) bool {
+			if seen++; seen == 10 {
+				mc.clock.Advance(mc.coords[0].o.RangeTimeout)
+			}
+			return true
+		})
+	var ce *cqlerr.Error
+	if !errors.As(err, &ce) || ce.Code != cqlerr.ReadTimeout {
+		t.Fatalf("want ReadTimeout, got %v after %d partitions", err, seen)
+	}
+	if seen >= 50 {
+		t.Fatalf("the scan read every partition (%d) past its deadline", seen)
+	}
+}

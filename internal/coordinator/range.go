@@ -53,6 +53,12 @@ func (c *Coordinator) ScanPartitions(ctx context.Context, t *schema.Table, start
 	if err != nil {
 		return err
 	}
+	// A client's page of a scan is bounded by range_request_timeout as a
+	// whole, whether its replicas are remote (each page request has its
+	// own timeout too) or this node alone (a filtering scan could
+	// otherwise read the whole table for one page).
+	ctx, cancel := c.withTimeout(ctx, c.o.RangeTimeout)
+	defer cancel()
 	sc := &rangeScan{c: c, k: k, tid: storage.TableID(t.ID), q: q, cl: cl, fn: fn}
 	pos := start
 	for _, pc := range pieces(c.o.Topology.Ring()) {

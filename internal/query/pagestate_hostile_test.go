@@ -49,6 +49,7 @@ func TestHostilePagingStates(t *testing.T) {
 		{"partition outside the token range", "SELECT v FROM t WHERE token(k) > " + strconv.FormatInt(tok, 10), state(good(3))},
 		{"partition not in the IN list", "SELECT v FROM t WHERE k IN (1, 2)", state(good(3))},
 		{"trailing bytes", "SELECT v FROM t", withTail},
+		{"mid-partition state for DISTINCT", "SELECT DISTINCT k FROM t", state(pageState{token: ring.Murmur3Token(key(1)), key: key(1), clustering: ck})},
 	} {
 		params := &Params{Consistency: consistency.One, PageSize: 2, PagingState: tc.state}
 		_, err := tp.p.Query(context.Background(), tp.s, tc.q, params)

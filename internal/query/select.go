@@ -250,7 +250,7 @@ func (pl *selectPlan) checkState(s *pageState) error {
 		return bad
 	}
 	if len(s.clustering) > 0 {
-		if len(t.Clustering) == 0 || s.partitionDone {
+		if len(t.Clustering) == 0 || s.partitionDone || pl.st.Distinct {
 			return bad
 		}
 		if _, err := decodeClustering(t, s.clustering, nil); err != nil {
