@@ -26,6 +26,7 @@ type fakeGossip struct {
 	states   map[netip.Addr]gossip.EndpointState
 	subs     []func([]gossip.Event)
 	history  map[gossip.ApplicationState][]string // local values set, in order
+	removed  []netip.Addr                         // RemoveEndpoint calls
 	version  int32
 	started  bool
 	stopped  bool
@@ -71,6 +72,26 @@ func (f *fakeGossip) Snapshot() map[netip.Addr]gossip.EndpointState {
 		out[ep] = st.Clone()
 	}
 	return out
+}
+
+// RemoveEndpoint forgets ep and hands EventRemoved to the subscribers
+// (as the real runtime does), if gossip knew it.
+func (f *fakeGossip) RemoveEndpoint(ep netip.Addr) {
+	f.mu.Lock()
+	_, ok := f.states[ep]
+	delete(f.states, ep)
+	f.removed = append(f.removed, ep)
+	f.mu.Unlock()
+	if ok {
+		f.deliver(gossip.Event{Kind: gossip.EventRemoved, Endpoint: ep})
+	}
+}
+
+// removedEndpoints returns the endpoints RemoveEndpoint was called for.
+func (f *fakeGossip) removedEndpoints() []netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.removed)
 }
 
 // put replaces what gossip knows about ep (no event).

@@ -31,6 +31,7 @@ type gossipRuntime interface {
 	SetLocalState(k gossip.ApplicationState, v string)
 	IsAlive(ep netip.Addr) bool
 	Snapshot() map[netip.Addr]gossip.EndpointState
+	RemoveEndpoint(ep netip.Addr)
 }
 
 // Cluster is this node's membership.
@@ -47,9 +48,12 @@ type Cluster struct {
 	// refusedRing are the endpoints the last rebuild kept out of the ring
 	// and why (guarded by ringMu), so each refusal is audited once.
 	refusedRing map[netip.Addr]string
-	rebuilds    atomic.Int64 // ring rebuilds so far (tests)
-	events      eventQueue   // gossip events waiting for the event loop
-	auditLimit  auditLimiter // bounds refusal records per sender
+	// revoked are the endpoints removed from the ring for a revoked
+	// certificate on this run (guarded by ringMu; revoked.go).
+	revoked    map[netip.Addr]revokedEndpoint
+	rebuilds   atomic.Int64 // ring rebuilds so far (tests)
+	events     eventQueue   // gossip events waiting for the event loop
+	auditLimit auditLimiter // bounds refusal records per sender
 
 	mu        sync.Mutex
 	downSince map[netip.Addr]time.Time
@@ -81,7 +85,7 @@ func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
 	o = o.withDefaults()
 	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
 		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now(),
-		refusedRing: map[netip.Addr]string{}, events: eventQueue{wake: make(chan struct{}, 1)}}
+		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, events: eventQueue{wake: make(chan struct{}, 1)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.loadSavedPeers(); err != nil {
 		c.cancel()

@@ -26,11 +26,12 @@ const maxQueuedEvents = 1 << 16
 // room for one signal, so wake-ups coalesce while the loop is busy and the
 // loop takes everything queued at once: one batch.
 type eventQueue struct {
-	mu      sync.Mutex
-	events  []gossip.Event
-	dropped int
-	flushes []chan struct{} // closed once the events queued before them are handled
-	wake    chan struct{}
+	mu           sync.Mutex
+	events       []gossip.Event
+	dropped      int
+	rebuildAsked bool            // a ring rebuild was asked for (Cluster.Revoked)
+	flushes      []chan struct{} // closed once the events queued before them are handled
+	wake         chan struct{}
 }
 
 // onEvents is gossip's batch subscriber (on the gossip runtime's
@@ -54,13 +55,22 @@ func (q *eventQueue) signal() {
 	}
 }
 
+// rebuild asks the event loop for a ring rebuild (coalesced with the
+// next batch).
+func (q *eventQueue) rebuild() {
+	q.mu.Lock()
+	q.rebuildAsked = true
+	q.mu.Unlock()
+	q.signal()
+}
+
 // take returns and clears what is queued.
-func (q *eventQueue) take() (events []gossip.Event, dropped int, flushes []chan struct{}) {
+func (q *eventQueue) take() (events []gossip.Event, dropped int, rebuild bool, flushes []chan struct{}) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	events, dropped, flushes = q.events, q.dropped, q.flushes
-	q.events, q.dropped, q.flushes = nil, 0, nil
-	return events, dropped, flushes
+	events, dropped, rebuild, flushes = q.events, q.dropped, q.rebuildAsked, q.flushes
+	q.events, q.dropped, q.rebuildAsked, q.flushes = nil, 0, false, nil
+	return events, dropped, rebuild, flushes
 }
 
 // flushEvents waits until the events queued before the call have been
@@ -90,12 +100,12 @@ func (c *Cluster) eventLoop() {
 			return
 		case <-c.events.wake:
 		}
-		batch, dropped, flushes := c.events.take()
+		batch, dropped, rebuild, flushes := c.events.take()
 		if dropped > 0 {
 			c.log.Warn("gossip events dropped: the member's event loop fell behind; the ring is rebuilt from gossip", "dropped", dropped)
 		}
-		if len(batch) > 0 || dropped > 0 {
-			seen = c.handleBatch(seen, batch, dropped > 0)
+		if len(batch) > 0 || dropped > 0 || rebuild {
+			seen = c.handleBatch(seen, batch, dropped > 0 || rebuild)
 		}
 		for _, f := range flushes {
 			close(f)
@@ -115,6 +125,7 @@ func (c *Cluster) handleBatch(before *ring.TokenMetadata, batch []gossip.Event, 
 		after = c.rebuildRing()
 	}
 	snap := c.gossip.Snapshot()
+	c.revokedStates(snap)
 	joined := map[netip.Addr]bool{}
 	for _, e := range batch {
 		st := snap[e.Endpoint]

@@ -164,6 +164,7 @@ func (c *Cluster) rebuildRing() *ring.TokenMetadata {
 		return ep == c.o.Self || prev.IsMember(ep) || prev.IsPending(ep) || saved[ep]
 	}
 	snap := c.gossip.Snapshot()
+	c.withoutRevoked(snap) // as if LEFT
 	tm, refused := buildRing(snap, incumbent, c.maxTokens())
 	c.ring.Store(tm)
 	c.rebuilds.Add(1)

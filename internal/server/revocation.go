@@ -29,11 +29,13 @@ func (n *Node) newRevocation() error {
 			return live
 		},
 		OnRevoked: func(addr netip.Addr, serial *big.Int) {
-			// The hook for the ring lifecycle: the node at addr is to leave
-			// the ring (removenode). Until that exists it stays a member that
-			// every node holding the CRL refuses, so it is seen DOWN.
-			n.log.Warn("a revoked certificate was in use: the node at this address is refused by every member holding the CRL "+
-				"but stays in the ring (seen DOWN) until it is removed", "peer", addr, "serial", pki.FormatSerial(serial))
+			// The node at addr used a revoked certificate: it leaves the
+			// ring (marked out of it for the life of the process, dropped
+			// from gossip, REMOVED_NODE, audited). Its ranges are not
+			// re-replicated until removenode and repair exist.
+			if n.cluster != nil {
+				n.cluster.Revoked(addr, serial)
+			}
 		}})
 	if err != nil {
 		return fmt.Errorf("revocation: %w", err)
