@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/gossip"
@@ -70,6 +72,18 @@ func (c *Cluster) chooseTokens() (tokens []int64, joining bool, err error) {
 	if others := slices.DeleteFunc(slices.Clone(o.Seeds), func(a netip.Addr) bool { return a == o.Self }); len(others) > 0 {
 		joining = true
 		tm = c.waitForRing(c.joinWait())
+		// A node that is not a seed joins an existing cluster: alone it
+		// would pick tokens against an empty ring and, once it reaches the
+		// cluster, own ranges it has no data for (Cassandra refuses to
+		// start: "Unable to gossip with any peers").
+		select {
+		case <-c.stop:
+			return nil, false, errors.New("cluster: stopped while waiting for the seeds")
+		default:
+		}
+		if !slices.Contains(o.Seeds, o.Self) && len(tm.Endpoints()) == 0 {
+			return nil, false, fmt.Errorf("unable to gossip with any seed (%s) within %v: a node that is not a seed joins an existing cluster; start a seed first, or check the seeds list and the network", formatAddrs(others), c.joinWait())
+		}
 	}
 	tokens = ring.AllocateTokens(tm, o.NumTokens, o.DC, nil)
 	if o.SaveTokens != nil {
@@ -106,9 +120,6 @@ func (c *Cluster) waitForRing(timeout time.Duration) *ring.TokenMetadata {
 			return c.ring.Load()
 		}
 	}
-	if !slices.Contains(c.o.Seeds, c.o.Self) {
-		c.log.Warn("no ring member reachable through the seeds; starting with tokens chosen alone", "seeds", fmt.Sprint(c.o.Seeds))
-	}
 	return c.ring.Load()
 }
 
@@ -133,4 +144,13 @@ func (c *Cluster) catchUp() {
 	if c.hasUserTables() {
 		c.log.Warn("this node joined a cluster that already holds tables; ringdb does not stream existing data to joining nodes yet: run repair on the tables this node now replicates (or rely on read repair and hints) before reading at consistency ONE from it")
 	}
+}
+
+// formatAddrs lists addresses as "a, b".
+func formatAddrs(as []netip.Addr) string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return strings.Join(out, ", ")
 }

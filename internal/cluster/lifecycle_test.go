@@ -133,15 +133,14 @@ func TestFirstStartJoinsThroughSeeds(t *testing.T) {
 	}
 }
 
-// With nobody reachable, a first start waits JoinTimeout (a seed only
-// three rounds), then starts alone: BOOT for two rounds, then NORMAL.
+// With nobody reachable, a seed's first start listens three rounds, then
+// starts alone: BOOT for two rounds, then NORMAL.
 func TestFirstStartAlone(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		seeds []netip.Addr
 		wait  time.Duration
 	}{
-		{"non-seed waits JoinTimeout", []netip.Addr{addr(9)}, 5 * time.Second},
 		{"seed listens three rounds", []netip.Addr{addr(1), addr(9)}, 3 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,6 +173,35 @@ func TestFirstStartAlone(t *testing.T) {
 	}
 }
 
+// A node that is not a seed and reaches no seed on its first start does
+// not start alone (it would own ranges it has no data for once it reaches
+// the cluster): after JoinTimeout, Start fails naming the seeds, and no
+// tokens are chosen or saved.
+func TestNonSeedRefusesToStartAlone(t *testing.T) {
+	h := newHarness(t)
+	n := h.add(1, true, withSeeds(addr(9)), func(o *Options) { o.JoinTimeout = 5 * time.Second })
+	done := make(chan error, 1)
+	go func() { done <- n.c.Start() }()
+	var err error
+	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "unable to gossip with any seed ("+addr(9).String()+")") {
+		t.Fatalf("Start: %v", err)
+	}
+	if took := h.clk.Now().Sub(t0); took != 5*time.Second {
+		t.Fatalf("gave up after %s on the clock, want the JoinTimeout", took)
+	}
+	if len(n.saved) != 0 || len(n.c.Ring().Tokens(n.addr)) != 0 {
+		t.Fatalf("tokens chosen alone: saved %v", n.saved)
+	}
+}
+
 // Stop ends a first start's wait for the ring at once.
 func TestStopEndsJoinWait(t *testing.T) {
 	h := newHarness(t)
@@ -184,8 +212,8 @@ func TestStopEndsJoinWait(t *testing.T) {
 	n.c.Stop()
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+		if err == nil || !strings.Contains(err.Error(), "stopped") {
+			t.Fatalf("Start after Stop: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start still waiting after Stop")
