@@ -13,9 +13,11 @@ type SyncMode int
 
 const (
 	// SyncPeriodic (commitlog_sync: periodic, the default) acknowledges writes
-	// once they are in the WAL buffer and fsyncs the WAL every SyncPeriod. A
-	// machine crash loses up to SyncPeriod of acknowledged writes; a process
-	// crash loses none.
+	// once they are in the WAL writer's buffer and fsyncs the WAL every
+	// SyncPeriod. A machine crash loses up to SyncPeriod of acknowledged
+	// writes; a process crash loses the writes still in the WAL writer's
+	// user-space buffer (not yet written to the OS) — Cassandra's periodic
+	// mode does not; see README.
 	SyncPeriodic SyncMode = iota
 	// SyncBatch (commitlog_sync: batch) acknowledges a write only after its
 	// WAL record is fsynced; concurrent writers share fsyncs (group commit).
