@@ -4,14 +4,19 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/admin"
+	"github.com/ringdb/ringdb/internal/client"
 	"github.com/ringdb/ringdb/internal/pki"
+	"github.com/ringdb/ringdb/internal/protocol/frame"
 )
 
 // TestRevocationInProcess revokes node 3's certificate in a running
@@ -20,7 +25,11 @@ import (
 // close their connections with node 3 and refuse it from then on (node 3,
 // still running, is seen DOWN by both and sees them DOWN), both audit the
 // refusal naming node 3's serial and address, and nodes 1 and 2 keep
-// seeing each other UP.
+// seeing each other UP. Node 3 then leaves the ring of nodes 1 and 2 (it
+// is no longer in their nodetool status, its tokens owned by nobody), so
+// an RF=3 keyspace has two replicas per range: QUORUM (2 of 3) writes
+// succeed on both, ALL (3) is Unavailable, not a write hinted for a node
+// that can never come back.
 func TestRevocationInProcess(t *testing.T) {
 	addrs := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	ic := startInProcessCluster(t, addrs)
@@ -120,6 +129,56 @@ func TestRevocationInProcess(t *testing.T) {
 		t.Fatal("nodes 1 and 2 no longer see each other UP")
 	}
 
+	// Node 3 left the ring of nodes 1 and 2: not in their status at all
+	// (gossip forgot it, the ring leaves it out).
+	listed := func(i int, addr string) bool {
+		st, err := clients[i].Status("")
+		if err != nil {
+			t.Fatalf("status of %s: %v", addrs[i], err)
+		}
+		for _, e := range st.Endpoints {
+			if e.Address == addr {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil("nodes 1 and 2 to remove node 3 from the ring", 60*time.Second, func() bool {
+		return !listed(0, "127.0.0.3") && !listed(1, "127.0.0.3")
+	})
+	if !listed(0, "127.0.0.2") || !listed(1, "127.0.0.1") {
+		t.Fatal("nodes 1 and 2 no longer list each other")
+	}
+	// RF=3 on a two-node ring: each range has two replicas, nodes 1 and
+	// 2. QUORUM needs 2 of RF 3 and gets them; ALL needs 3 and is
+	// Unavailable.
+	conns := make([]*client.Client, 2)
+	for i := range conns {
+		conns[i] = dialWithin(t, addrs[i]+":"+strconv.Itoa(ic.nativePort), ic.password, 30*time.Second)
+	}
+	if _, err := conns[0].QueryCL("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}", frame.Quorum, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conns[0].QueryCL("CREATE TABLE ks.t (k int PRIMARY KEY, v int)", frame.Quorum, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("QUORUM writes through nodes 1 and 2", 30*time.Second, func() bool {
+		for i, c := range conns {
+			if _, err := c.QueryCL(fmt.Sprintf("INSERT INTO ks.t (k, v) VALUES (%d, 1)", i), frame.Quorum, 0, nil); err != nil {
+				t.Logf("QUORUM write through %s: %v", addrs[i], err)
+				return false
+			}
+		}
+		return true
+	})
+	for i, c := range conns {
+		_, err := c.QueryCL("INSERT INTO ks.t (k, v) VALUES (9, 9)", frame.All, 0, nil)
+		var se *client.ServerError
+		if !errors.As(err, &se) || se.Code != int32(frame.CodeUnavailable) {
+			t.Errorf("ALL write through %s: %v, want Unavailable", addrs[i], err)
+		}
+	}
+
 	// Both audit node 3 by serial and address: the connections closed and
 	// the handshakes refused since.
 	audited := func(i int, outcome string) bool {
@@ -141,5 +200,8 @@ func TestRevocationInProcess(t *testing.T) {
 			t.Errorf("%s: no audit of its connections with node 3 being closed", addrs[i])
 		}
 		waitUntil(addrs[i]+" to audit a refused handshake of node 3", 30*time.Second, func() bool { return audited(i, "refused") })
+		if !audited(i, "removed") {
+			t.Errorf("%s: no audit of node 3 being removed from the ring", addrs[i])
+		}
 	}
 }
