@@ -16,6 +16,9 @@
 //     gossip's endpoint states (STATUS, TOKENS, DC, RACK) and of who was
 //     in the ring before (incumbents keep their tokens: a token takeover
 //     is refused and audited).
+//   - revoked.go: Revoked, a node whose certificate was revoked leaving
+//     the ring (excluded from the ring built from gossip, dropped from
+//     gossip, REMOVED_NODE, audited) until removenode exists.
 //   - topology.go: the coordinator's Topology answers (Ring, IsAlive,
 //     DownSince, DC, HostID, EndpointOf) and system.peers (Peers).
 //   - events.go, membership.go: gossip events turned into client EVENTs
