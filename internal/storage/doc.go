@@ -107,7 +107,11 @@
 // # Durability
 //
 // SyncBatch commits each Apply with a synced WAL write (Pebble's group
-// commit shares fsyncs between concurrent writers). SyncPeriodic commits
-// without sync and a goroutine fsyncs the WAL every SyncPeriod. Metadata
-// writes are always synced.
+// commit shares fsyncs between concurrent writers). SyncPeriodic also
+// commits with Pebble's Sync, so Apply returns once the WAL record has been
+// written to the OS (a NoSync commit may leave it in the log writer's
+// user-space buffer, lost by a kill -9), but periodicWALFS turns the WAL's
+// fsync into a no-op and a goroutine fsyncs the WAL every SyncPeriod.
+// Metadata, hint and truncation writes are fsynced before they return in
+// both modes (Engine.durable).
 package storage

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Engine is a node's storage engine: one Pebble instance holding every
@@ -20,6 +21,9 @@ type Engine struct {
 	db   *pebble.DB
 	opts Options
 	wo   *pebble.WriteOptions // data writes, per SyncMode
+	// walFS defers the WAL's fsyncs to syncLoop in periodic mode (nil in
+	// batch mode).
+	walFS *periodicWALFS
 
 	// gcMu is held shared by Apply and exclusively by the gc pass while it
 	// decides and writes point deletions (see gcApply).
@@ -53,6 +57,10 @@ func Open(dir string, opts Options) (*Engine, error) {
 		Logger:             pebbleLogger{opts.Logger},
 		Merger:             &pebble.Merger{Name: mergerName, Merge: e.merge},
 	}
+	if opts.SyncMode == SyncPeriodic {
+		e.walFS = newPeriodicWALFS(vfs.Default)
+		po.FS = e.walFS
+	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
@@ -62,7 +70,9 @@ func Open(dir string, opts Options) (*Engine, error) {
 		e.wo = pebble.Sync
 		close(e.done)
 	} else {
-		e.wo = pebble.NoSync
+		// Sync commits wait until the WAL record is written to the OS; the
+		// fsync itself is deferred to syncLoop (see periodicWALFS).
+		e.wo = pebble.Sync
 		go e.syncLoop()
 	}
 	e.gcDone = make(chan struct{})
@@ -113,9 +123,14 @@ func (e *Engine) syncLoop() {
 	}
 }
 
-// syncWAL fsyncs the WAL: an empty synced record forces everything before
-// it to disk.
-func (e *Engine) syncWAL() error { return e.db.LogData(nil, pebble.Sync) }
+// syncWAL fsyncs the WAL: in periodic mode every open WAL file, else an
+// empty synced record forces everything before it to disk.
+func (e *Engine) syncWAL() error {
+	if e.walFS != nil {
+		return e.walFS.syncAll()
+	}
+	return e.db.LogData(nil, pebble.Sync)
+}
 
 // Close stops background work, fsyncs the WAL and closes the store.
 // Calling it again returns the first call's result.
@@ -290,7 +305,7 @@ func buildHeader(m *Mutation, h, tmp *headerFragment, scratch []rtEntry) []rtEnt
 // DropTable deletes all of a table's data (TRUNCATE, DROP TABLE) with a
 // synced range deletion; disk space is reclaimed by later compactions.
 func (e *Engine) DropTable(table TableID) error {
-	return e.db.DeleteRange(appendTablePrefix(nil, table), tableUpperBound(table), pebble.Sync)
+	return e.durable(e.db.DeleteRange(appendTablePrefix(nil, table), tableUpperBound(table), pebble.Sync))
 }
 
 // Flush writes the memtable to an sstable (nodetool flush).

@@ -66,7 +66,7 @@ func (e *Engine) StoreHint(target [16]byte, created time.Time, m *Mutation) erro
 	if len(val) > MaxMutationSize {
 		return fmt.Errorf("storage: hint mutation of %d bytes exceeds %d", len(val), MaxMutationSize)
 	}
-	return e.db.Set(key, val, pebble.Sync)
+	return e.durable(e.db.Set(key, val, pebble.Sync))
 }
 
 // Hints calls fn with each hint stored for target, oldest first (by
@@ -183,7 +183,7 @@ func (e *Engine) DeleteHintsOlderThan(t time.Time) (int, error) {
 	if b.Empty() {
 		return 0, nil
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := e.durable(b.Commit(pebble.Sync)); err != nil {
 		return 0, err
 	}
 	return total, nil

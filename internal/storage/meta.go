@@ -9,7 +9,7 @@ import (
 // SetMeta stores a metadata entry (schema, roles, hints...) and fsyncs it
 // before returning, whatever the SyncMode.
 func (e *Engine) SetMeta(key string, value []byte) error {
-	return e.db.Set(metaKey(key), value, pebble.Sync)
+	return e.durable(e.db.Set(metaKey(key), value, pebble.Sync))
 }
 
 // GetMeta returns a copy of a metadata entry's value and whether it exists.
@@ -28,7 +28,7 @@ func (e *Engine) GetMeta(key string) ([]byte, bool, error) {
 // DeleteMeta removes a metadata entry (synced). Deleting a missing key is
 // not an error.
 func (e *Engine) DeleteMeta(key string) error {
-	return e.db.Delete(metaKey(key), pebble.Sync)
+	return e.durable(e.db.Delete(metaKey(key), pebble.Sync))
 }
 
 // ListMeta calls fn for each metadata entry whose key starts with prefix, in

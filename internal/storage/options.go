@@ -13,11 +13,9 @@ type SyncMode int
 
 const (
 	// SyncPeriodic (commitlog_sync: periodic, the default) acknowledges writes
-	// once they are in the WAL writer's buffer and fsyncs the WAL every
-	// SyncPeriod. A machine crash loses up to SyncPeriod of acknowledged
-	// writes; a process crash loses the writes still in the WAL writer's
-	// user-space buffer (not yet written to the OS) — Cassandra's periodic
-	// mode does not; see README.
+	// once the WAL writer has written them to the OS and fsyncs the WAL every
+	// SyncPeriod (see periodicWALFS). A machine crash loses up to SyncPeriod
+	// of acknowledged writes; a process crash loses none.
 	SyncPeriodic SyncMode = iota
 	// SyncBatch (commitlog_sync: batch) acknowledges a write only after its
 	// WAL record is fsynced; concurrent writers share fsyncs (group commit).

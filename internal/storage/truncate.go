@@ -35,7 +35,7 @@ func (e *Engine) TruncateTable(table TableID, at time.Time) error {
 	prev, ok, err := e.TruncatedAt(table)
 	if err == nil && (!ok || at.After(prev)) {
 		val := binary.BigEndian.AppendUint64(nil, uint64(at.UnixMicro()))
-		err = e.db.Set(appendTruncationKey(nil, table), val, pebble.Sync)
+		err = e.durable(e.db.Set(appendTruncationKey(nil, table), val, pebble.Sync))
 	}
 	e.truncMu.Unlock()
 	if err != nil {
