@@ -29,12 +29,29 @@ type testNode struct {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// In-process clusters listen on the port on 127.0.0.1-6: pick one that
+	// is free on all of them now (other packages' tests run alongside).
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		free := true
+		for i := 2; i <= 6 && free; i++ {
+			if l2, err := net.Listen("tcp", net.JoinHostPort("127.0.0."+strconv.Itoa(i), strconv.Itoa(port))); err != nil {
+				free = false
+			} else {
+				l2.Close()
+			}
+		}
+		if free {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no port free on 127.0.0.1-6")
+	return 0
 }
 
 // startNode starts a node with a fresh data directory (or dir, if given).

@@ -464,6 +464,9 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	})
 	a.start(t)
+	// b listens from the start: the shared port is free on 127.0.0.2 now,
+	// but another package's test could bind it during the subtests below.
+	b := newTestNode(t, ca, "127.0.0.2", port, short).start(t)
 	cert := ca.leaf(t, "127.0.0.9", testCluster)
 
 	t.Run("silent connection closed", func(t *testing.T) {
@@ -493,7 +496,6 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	})
 	t.Run("dialer closes first", func(t *testing.T) {
-		b := newTestNode(t, ca, "127.0.0.2", port, short).start(t)
 		before := a.Stats().IdleClosedInbound
 		for round := range 2 {
 			if _, err := b.Request(context.Background(), a.addr, VerbRead, nil); err != nil {
