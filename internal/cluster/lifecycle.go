@@ -50,7 +50,10 @@ type Cluster struct {
 	refusedRing map[netip.Addr]string
 	// revoked are the endpoints removed from the ring for a revoked
 	// certificate on this run (guarded by ringMu; revoked.go).
-	revoked    map[netip.Addr]revokedEndpoint
+	revoked map[netip.Addr]revokedEndpoint
+	// bindings are the address ↔ host id ↔ certificate bindings checked
+	// on verified gossip (bindings.go).
+	bindings   *bindings
 	rebuilds   atomic.Int64 // ring rebuilds so far (tests)
 	events     eventQueue   // gossip events waiting for the event loop
 	auditLimit auditLimiter // bounds refusal records per sender
@@ -85,7 +88,7 @@ func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
 	o = o.withDefaults()
 	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
 		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now(),
-		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, events: eventQueue{wake: make(chan struct{}, 1)}}
+		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, bindings: newBindings(), events: eventQueue{wake: make(chan struct{}, 1)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if err := c.loadSavedPeers(); err != nil {
 		c.cancel()
@@ -118,7 +121,7 @@ func (c *Cluster) newGossip() *gossip.Runtime {
 	o, now := c.o, c.clock.Now()
 	g := gossip.New(gossip.Config{Self: o.Self, ClusterName: o.ClusterName, Seeds: o.Seeds, Generation: o.Generation,
 		Rand:   rand.New(rand.NewPCG(uint64(o.Generation), uint64(now.UnixNano()))),
-		Signer: o.StateSigner, Verifier: o.StateVerifier, MaxTokens: c.maxTokens(), MaxGenerationSkew: o.MaxGenerationSkew}, now)
+		Signer: o.StateSigner, Verifier: bindingVerifier{Verifier: o.StateVerifier, c: c}, MaxTokens: c.maxTokens(), MaxGenerationSkew: o.MaxGenerationSkew}, now)
 	return gossip.NewRuntime(g, gossipTransport{o.Messaging}, c.clock, o.GossipInterval, o.Logger)
 }
 

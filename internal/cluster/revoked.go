@@ -66,6 +66,7 @@ func (c *Cluster) Revoked(ep netip.Addr, serial *big.Int) bool {
 	}
 	c.revoked[ep] = r
 	c.ringMu.Unlock()
+	c.bindings.release(ep) // a replacement may bind the address anew
 
 	c.log.Warn("certificate revoked: the node leaves the ring (its data is not re-replicated until removenode and repair exist)",
 		"peer", ep.String(), "serial", pki.FormatSerial(serial))

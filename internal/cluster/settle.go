@@ -136,6 +136,13 @@ func (c *Cluster) loadSavedPeers() error {
 	if c.o.Engine == nil {
 		return nil
 	}
+	if v, ok, err := c.o.Engine.GetMeta(bindingsMetaKey); err != nil {
+		return err
+	} else if ok {
+		if err := c.bindings.load(v); err != nil {
+			c.log.Warn("ignoring unparsable saved identity bindings", "err", err)
+		}
+	}
 	v, ok, err := c.o.Engine.GetMeta(peersMetaKey)
 	if err != nil || !ok {
 		return err
@@ -180,6 +187,12 @@ func (c *Cluster) savePeers() {
 		}
 	}
 	slices.Sort(eps)
+	if b, ok := c.bindings.changed(); ok {
+		if err := c.o.Engine.SetMeta(bindingsMetaKey, b); err != nil {
+			c.bindings.markDirty()
+			c.log.Warn("saving the identity bindings failed", "err", err)
+		}
+	}
 	v := strings.Join(eps, ",")
 	if v == c.peersSaved {
 		return

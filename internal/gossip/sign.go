@@ -41,6 +41,17 @@ type Verifier interface {
 	Verify(cert []byte, payload, sig []byte) bool
 }
 
+// Binder may be implemented by a Verifier to bind an endpoint's identity:
+// CheckBinding is asked about every verified entry that gives endpoint ep
+// a new CERT or HOST_ID (hostID "" when none is known yet), after its
+// signatures verified; an error refuses the entry (EventForged, naming the
+// sender, without dropping the rest of the message: an honest relay may
+// carry it). In ringdb the cluster member implements it (the address ↔
+// host id ↔ certificate binding, decision 010).
+type Binder interface {
+	CheckBinding(ep netip.Addr, cert []byte, hostID string) error
+}
+
 // Tags that start each signed payload, so a heartbeat signature can never
 // be taken for a state's.
 const (
@@ -84,6 +95,9 @@ var errUnverifiable = errors.New("unverifiable")
 // errForged wraps a missing or wrong signature: only a forger (or a broken
 // peer) sends one.
 var errForged = errors.New("forged")
+
+// errBinding wraps a refusal by the Verifier's Binder.
+var errBinding = errors.New("identity binding")
 
 // verifyEntry checks the owner's signatures on the parts of remote (a state
 // of known endpoint e, nil if unknown) that applying it would change: all
@@ -144,6 +158,19 @@ func (g *Gossiper) verifyEntry(ep netip.Addr, e *endpoint, remote *EndpointState
 		}
 		if !v.Verify(certDER, StatePayload(ep, gen, k, rv.Version, rv.Value), rv.Sig) {
 			return fmt.Errorf("%w: %s signature (generation %d, version %d) does not verify", errForged, k, gen, rv.Version)
+		}
+	}
+	if b, ok := v.(Binder); ok {
+		rh, newHost := remote.States[AppHostID]
+		newHost = newHost && newer(AppHostID, rh)
+		if rc, ok := remote.States[AppCert]; whole || newHost || (ok && newer(AppCert, rc)) {
+			host := rh.Value
+			if !newHost && !whole && e != nil {
+				host = e.states[AppHostID].Value
+			}
+			if err := b.CheckBinding(ep, certDER, host); err != nil {
+				return fmt.Errorf("%w: %v", errBinding, err)
+			}
 		}
 	}
 	return nil
