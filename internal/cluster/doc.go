@@ -19,6 +19,9 @@
 //   - revoked.go: Revoked, a node whose certificate was revoked leaving
 //     the ring (excluded from the ring built from gossip, dropped from
 //     gossip, REMOVED_NODE, audited) until removenode exists.
+//   - bindings.go: the identity binding (address ↔ host id ↔
+//     certificate) checked on verified gossip (gossip.Binder) and saved
+//     with the ring members.
 //   - topology.go: the coordinator's Topology answers (Ring, IsAlive,
 //     DownSince, DC, HostID, EndpointOf) and system.peers (Peers).
 //   - events.go, membership.go: gossip events turned into client EVENTs
