@@ -22,6 +22,22 @@ type inProcessCluster struct {
 	password    string
 	dir         string  // the nodes' data directories are dir/<address>
 	ca          *pki.CA // the cluster CA, for tests that issue more certificates
+	cfgs        []config.Config
+}
+
+// restart closes node i and starts it again with the same configuration
+// (data directory, certificates, ports); it returns once the node serves.
+func (ic *inProcessCluster) restart(t *testing.T, i int) {
+	t.Helper()
+	if err := ic.nodes[i].Close(); err != nil {
+		t.Fatalf("close %s: %v", ic.addrs[i], err)
+	}
+	n, err := server.Start(ic.cfgs[i], quietLogger())
+	if err != nil {
+		t.Fatalf("restart %s: %v", ic.addrs[i], err)
+	}
+	t.Cleanup(func() { n.Close() })
+	ic.nodes[i] = n
 }
 
 // inProcessOption adjusts the configuration of node i before it starts.
@@ -65,6 +81,7 @@ func startInProcessCluster(t *testing.T, addrs []string, opts ...inProcessOption
 		}
 		t.Cleanup(func() { n.Close() })
 		ic.nodes = append(ic.nodes, n)
+		ic.cfgs = append(ic.cfgs, cfg)
 	}
 	ic.password = readPassword(t, filepath.Join(dir, addrs[0]))
 	return ic

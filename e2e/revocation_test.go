@@ -29,7 +29,7 @@ import (
 // is no longer in their nodetool status, its tokens owned by nobody), so
 // an RF=3 keyspace has two replicas per range: QUORUM (2 of 3) writes
 // succeed on both, ALL (3) is Unavailable, not a write hinted for a node
-// that can never come back.
+// that can never come back. Node 3 stays out after node 2 restarts.
 func TestRevocationInProcess(t *testing.T) {
 	addrs := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	ic := startInProcessCluster(t, addrs)
@@ -177,6 +177,21 @@ func TestRevocationInProcess(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != int32(frame.CodeUnavailable) {
 			t.Errorf("ALL write through %s: %v, want Unavailable", addrs[i], err)
 		}
+	}
+
+	// After a restart node 2 keeps node 3 out: its stored CRL refuses node
+	// 3's handshakes and any gossiped state under the revoked certificate,
+	// and node 1 no longer gossips node 3 at all.
+	ic.restart(t, 1)
+	tok2, err := os.ReadFile(filepath.Join(ic.dir, addrs[1], "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients[1] = admin.NewClient(ic.nodes[1].AdminAddr().String(), string(tok2))
+	waitUntil("restarted node 2 to see node 1 UP", 60*time.Second, func() bool { return up(1, "127.0.0.1") })
+	time.Sleep(5 * time.Second) // some gossip rounds, and node 3 (still running) trying to reconnect
+	if listed(1, "127.0.0.3") || listed(0, "127.0.0.3") {
+		t.Fatal("node 3 back in a ring after node 2's restart")
 	}
 
 	// Both audit node 3 by serial and address: the connections closed and
