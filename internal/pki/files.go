@@ -43,27 +43,11 @@ func exists(path string) (bool, error) {
 // hard-linked into place, so path either does not exist or is complete.
 func writeNew(path string, data []byte, mode fs.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmpName, err := writeTemp(path, data, mode)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return err
 	}
-	tmpName := tmp.Name()
 	defer os.Remove(tmpName)
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
 	if err := os.Link(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("refusing to overwrite existing %s", path)
@@ -75,6 +59,36 @@ func writeNew(path string, data []byte, mode fs.FileMode) (err error) {
 		}
 	}
 	return syncDir(dir)
+}
+
+// writeTemp writes data with mode to a new temporary file beside path
+// and fsyncs it; the caller links or renames it into place and removes
+// the name afterwards.
+func writeTemp(path string, data []byte, mode fs.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	fail := func(format string, err error) (string, error) {
+		tmp.Close()
+		os.Remove(tmpName)
+		return "", fmt.Errorf(format, path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fail("chmod %s: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail("write %s: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail("fsync %s: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmpName)
+		return "", fmt.Errorf("close %s: %w", path, err)
+	}
+	return tmpName, nil
 }
 
 func writeExclusive(path string, data []byte, mode fs.FileMode) error {
