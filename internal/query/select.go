@@ -531,7 +531,7 @@ func (p *Processor) partitionRows(c *evalCtx, pl *selectPlan, token int64, key [
 			return false
 		}
 		for i, v := range ckBuf {
-			rv.vals[len(t.PartitionKey)+i] = append([]byte(nil), v...)
+			rv.vals[len(t.PartitionKey)+i] = append([]byte{}, v...) // empty stays empty, not null
 		}
 		if !pl.r.matches(rv) {
 			return true
@@ -668,7 +668,7 @@ func (p *Processor) orderedIN(ctx context.Context, c *evalCtx, pl *selectPlan, k
 				return false
 			}
 			for i, v := range ckBuf {
-				rv.vals[len(pl.t.PartitionKey)+i] = append([]byte(nil), v...)
+				rv.vals[len(pl.t.PartitionKey)+i] = append([]byte{}, v...) // empty stays empty, not null
 			}
 			if !pl.r.matches(rv) {
 				return true

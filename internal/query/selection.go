@@ -325,7 +325,7 @@ func (s *sel) accumulate(c *evalCtx, t *schema.Table, r *rowView, pk []byte, st 
 			if err != nil {
 				return err
 			}
-			st.first = append([]byte(nil), v...)
+			st.first = append([]byte{}, v...)
 			if v == nil {
 				st.first = nil
 			}
@@ -348,7 +348,7 @@ func (s *sel) accumulate(c *evalCtx, t *schema.Table, r *rowView, pk []byte, st 
 	switch s.kind {
 	case selMin, selMax:
 		if st.best == nil {
-			st.best = append([]byte(nil), v...)
+			st.best = append([]byte{}, v...)
 			return nil
 		}
 		cmp := types.Compare(s.typ, v, st.best)
