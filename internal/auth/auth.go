@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ringdb/ringdb/internal/tsbound"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -540,52 +541,29 @@ func (m *Manager) Merge(data []byte, notAfter int64) (bool, error) {
 }
 
 // TimestampError is Merge's refusal of a peer's roles holding timestamps
-// beyond the bound it was given; nothing of them was merged.
-type TimestampError struct {
-	// What names the first offending timestamp in name order: "role R
-	// modified" or "role R tombstone" (the role name as the peer sent it).
-	What string
-	// Timestamp is its value and NotAfter the bound (µs since the epoch).
-	Timestamp, NotAfter int64
-	// Count is how many timestamps of the roles were beyond the bound.
-	Count int
-}
-
-func (e *TimestampError) Error() string {
-	more := ""
-	if e.Count > 1 {
-		more = fmt.Sprintf(" (and %d more)", e.Count-1)
-	}
-	return fmt.Sprintf("auth: %s at %d µs is beyond the accepted bound %d µs%s; nothing merged", e.What, e.Timestamp, e.NotAfter, more)
-}
-
-// FutureTimestamp marks the error as a refusal for a timestamp beyond the
-// bound (the cluster audits those).
-func (e *TimestampError) FutureTimestamp() bool { return true }
+// beyond the bound it was given; nothing of them was merged. What names
+// the first offending timestamp in name order: "role R modified" or
+// "role R tombstone" (the role name as the peer sent it).
+type TimestampError = tsbound.Error
 
 // checkTimestamps returns a *TimestampError if a role or tombstone of ex is
 // stamped after notAfter.
 func (ex *exported) checkTimestamps(notAfter int64) error {
-	var first *TimestampError
-	count := 0
-	check := func(what string, ts int64) {
-		if ts <= notAfter {
-			return
-		}
-		count++
-		if first == nil || what < first.What {
-			first = &TimestampError{What: what, Timestamp: ts, NotAfter: notAfter}
-		}
+	type stamp struct {
+		what string
+		ts   int64
 	}
+	var stamps []stamp
 	for _, r := range ex.Roles {
-		check(fmt.Sprintf("role %q modified", r.Name), r.Modified)
+		stamps = append(stamps, stamp{fmt.Sprintf("role %q modified", r.Name), r.Modified})
 	}
-	for _, name := range slices.Sorted(maps.Keys(ex.Tombs)) {
-		check(fmt.Sprintf("role %q tombstone", name), ex.Tombs[name])
+	for name, ts := range ex.Tombs {
+		stamps = append(stamps, stamp{fmt.Sprintf("role %q tombstone", name), ts})
 	}
-	if first == nil {
-		return nil
+	slices.SortFunc(stamps, func(a, b stamp) int { return strings.Compare(a.what, b.what) })
+	c := tsbound.New("auth", notAfter)
+	for _, st := range stamps {
+		c.Add(st.what, st.ts)
 	}
-	first.Count = count
-	return first
+	return c.Err()
 }

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ringdb/ringdb/internal/tsbound"
 )
 
 // Export returns the user schema in its persisted (JSON) form, for
@@ -143,63 +145,31 @@ func newestIn(k *Keyspace) int64 {
 }
 
 // TimestampError is Merge's refusal of a remote schema holding timestamps
-// beyond the bound it was given; nothing of that schema was merged.
-type TimestampError struct {
-	// What names the first offending timestamp in name order, e.g.
-	// "table ks.t modified" or "keyspace ks tombstone".
-	What string
-	// Timestamp is its value and NotAfter the bound (µs since the epoch).
-	Timestamp, NotAfter int64
-	// Count is how many timestamps of the schema were beyond the bound.
-	Count int
-}
-
-func (e *TimestampError) Error() string {
-	more := ""
-	if e.Count > 1 {
-		more = fmt.Sprintf(" (and %d more)", e.Count-1)
-	}
-	return fmt.Sprintf("schema: %s at %d µs is beyond the accepted bound %d µs%s; nothing merged", e.What, e.Timestamp, e.NotAfter, more)
-}
-
-// FutureTimestamp marks the error as a refusal for a timestamp beyond the
-// bound (the cluster audits those).
-func (e *TimestampError) FutureTimestamp() bool { return true }
+// beyond the bound it was given; nothing of that schema was merged. What
+// names the first offending timestamp, e.g. "table ks.t modified" or
+// "keyspace ks tombstone".
+type TimestampError = tsbound.Error
 
 // checkTimestamps returns a *TimestampError if a timestamp of the decoded
 // remote schema is beyond notAfter.
 func checkTimestamps(remote []*Keyspace, dropped map[string]int64, notAfter int64) error {
-	var first *TimestampError
-	count := 0
-	check := func(what string, ts int64) {
-		if ts <= notAfter {
-			return
-		}
-		count++
-		if first == nil {
-			first = &TimestampError{What: what, Timestamp: ts, NotAfter: notAfter}
-		}
-	}
+	c := tsbound.New("schema", notAfter)
 	for _, name := range slices.Sorted(maps.Keys(dropped)) {
-		check("keyspace "+name+" tombstone", dropped[name])
+		c.Add("keyspace "+name+" tombstone", dropped[name])
 	}
 	ks := slices.SortedFunc(slices.Values(remote), func(a, b *Keyspace) int { return strings.Compare(a.Name, b.Name) })
 	for _, k := range ks {
-		check("keyspace "+k.Name+" modified", k.Modified)
+		c.Add("keyspace "+k.Name+" modified", k.Modified)
 		for _, tn := range slices.Sorted(maps.Keys(k.DroppedTables)) {
-			check("table "+k.Name+"."+tn+" tombstone", k.DroppedTables[tn])
+			c.Add("table "+k.Name+"."+tn+" tombstone", k.DroppedTables[tn])
 		}
 		for _, tn := range k.TableNames() {
 			t := k.Tables[tn]
-			check("table "+k.Name+"."+tn+" modified", t.Modified)
+			c.Add("table "+k.Name+"."+tn+" modified", t.Modified)
 			for _, cn := range slices.Sorted(maps.Keys(t.Dropped)) {
-				check("column "+k.Name+"."+tn+"."+cn+" dropped", t.Dropped[cn].DroppedTime)
+				c.Add("column "+k.Name+"."+tn+"."+cn+" dropped", t.Dropped[cn].DroppedTime)
 			}
 		}
 	}
-	if first == nil {
-		return nil
-	}
-	first.Count = count
-	return first
+	return c.Err()
 }
