@@ -49,6 +49,10 @@ const (
 	// VerbCRLPull offers a peer our CRL number and asks for its list if
 	// newer (empty response otherwise); bulk lane.
 	VerbCRLPull Verb = 17
+	// VerbStreamPull asks a peer for the next chunk of a token span's data
+	// (streaming for bootstrap, removenode, replace and repair); the
+	// response is the chunk; bulk lane.
+	VerbStreamPull Verb = 18
 )
 
 // lane is one of the two connections kept to every peer.
@@ -95,6 +99,7 @@ var verbTable = [256]verbInfo{
 	VerbBatchRemove:    {"BATCH_REMOVE", laneBulk},
 	VerbCRLPush:        {"CRL_PUSH", laneBulk},
 	VerbCRLPull:        {"CRL_PULL", laneBulk},
+	VerbStreamPull:     {"STREAM_PULL", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.
