@@ -17,11 +17,13 @@ import (
 
 func serverCmd() *cobra.Command {
 	var (
-		cfgFile    string
-		seeds      string
-		cpuProfile string
-		hints      bool
-		cfg        config.Config
+		cfgFile       string
+		seeds         string
+		cpuProfile    string
+		hints         bool
+		autoBootstrap bool
+		throughput    string
+		cfg           config.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -68,6 +70,14 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			set("authenticator", func() { final.Authenticator = config.NormalizeAuthenticator(cfg.Authenticator) })
 			set("log-level", func() { final.LogLevel = cfg.LogLevel })
 			set("hinted-handoff-enabled", func() { final.HintedHandoffEnabled = &hints })
+			set("auto-bootstrap", func() { final.AutoBootstrap = &autoBootstrap })
+			if fl.Changed("stream-throughput-outbound") {
+				v, err := config.ParseMiBPerSec(throughput)
+				if err != nil {
+					return fmt.Errorf("--stream-throughput-outbound: %w", err)
+				}
+				final.StreamThroughputOutbound = &v
+			}
 			set("seeds", func() {
 				final.Seeds = nil
 				for _, s := range strings.Split(seeds, ",") {
@@ -134,6 +144,8 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&hints, "hinted-handoff-enabled", true, "store hints for replicas that are down or time out (hinted_handoff_enabled)")
+	f.BoolVar(&autoBootstrap, "auto-bootstrap", true, "stream the ranges this node takes over from the current replicas before it joins (auto_bootstrap); false only for the first nodes of a new cluster")
+	f.StringVar(&throughput, "stream-throughput-outbound", "24", "MiB/s this node streams to all receivers together, 0 for unthrottled (stream_throughput_outbound)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarking)")
 	_ = f.MarkHidden("cpuprofile")
 	return cmd

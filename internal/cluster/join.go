@@ -13,6 +13,7 @@ import (
 	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/query"
 	"github.com/ringdb/ringdb/internal/ring"
+	"github.com/ringdb/ringdb/internal/streaming"
 )
 
 // ringPoll is how often waitForRing looks for a ring member.
@@ -29,13 +30,16 @@ func (c *Cluster) Start() error {
 	}
 	c.tokens = tokens
 	c.gossip.SetLocalState(gossip.AppTokens, formatTokens(tokens))
-	if joining {
-		c.announceBoot(tokens)
+	bootstrap := c.o.Streamer != nil && c.o.AutoBootstrap && (joining || c.o.BootstrapInterrupted)
+	if joining || bootstrap {
+		if err := c.join(tokens, bootstrap); err != nil {
+			return err
+		}
 	}
 	c.gossip.SetLocalState(gossip.AppStatus, gossip.NormalStatus(tokens[0]))
 	c.rebuildRing()
-	if joining {
-		c.catchUp()
+	if joining && !bootstrap {
+		c.warnNoStreaming()
 	}
 	if c.o.Audit != nil {
 		_ = c.o.Audit.Record(pki.AuditEvent{Kind: pki.AuditJoin, Peer: c.o.Self.String(), HostID: formatUUID(c.o.HostID), Reason: "local node started NORMAL"})
@@ -132,8 +136,80 @@ func (c *Cluster) announceBoot(tokens []int64) {
 	c.sleep(2 * c.interval())
 }
 
-// catchUp pulls the schema and roles of the live members after a join,
-// and warns when the cluster already holds tables (no streaming yet).
+// join announces BOOT, catches up on schema and roles and, when
+// bootstrap is set, streams every range this node takes over before the
+// caller announces NORMAL. It refuses to run while another node is
+// joining.
+func (c *Cluster) join(tokens []int64, bootstrap bool) error {
+	if bootstrap {
+		if others := otherPending(c.rebuildRing(), c.o.Self); len(others) > 0 {
+			return errRangeMovement(others)
+		}
+	}
+	if bootstrap && !slices.ContainsFunc(c.rebuildRing().Endpoints(), c.isPeer) {
+		c.waitForRing(c.o.JoinTimeout) // a restart resuming its bootstrap
+	}
+	c.announceBoot(tokens)
+	c.catchUp()
+	if !bootstrap {
+		return nil
+	}
+	if others := otherPending(c.rebuildRing(), c.o.Self); len(others) > 0 {
+		return errRangeMovement(others)
+	}
+	return c.bootstrap()
+}
+
+func (c *Cluster) isPeer(ep netip.Addr) bool { return ep != c.o.Self }
+
+// bootstrapPlanWait plans the bootstrap, waiting (bounded by JoinTimeout
+// and Stop) while a range has no live replica yet: on a first start the
+// failure detector may not have marked every member up.
+func (c *Cluster) bootstrapPlanWait() ([]streaming.Transfer, error) {
+	deadline := c.clock.Now().Add(c.o.JoinTimeout)
+	for {
+		plan, err := bootstrapPlan(c.rebuildRing(), c.o.Schema.Current(), c.o.Self, c.IsAlive)
+		if err == nil || !c.clock.Now().Before(deadline) {
+			return plan, err
+		}
+		if !c.sleep(ringPoll) {
+			return nil, errors.New("stopped")
+		}
+	}
+}
+
+// bootstrap streams this node's pending ranges from the current replicas,
+// persisting that a bootstrap is under way until it completed.
+func (c *Cluster) bootstrap() error {
+	plan, err := c.bootstrapPlanWait()
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := c.saveBootstrapping(true); err != nil {
+		return err
+	}
+	c.log.Info("bootstrap: streaming the ranges this node takes over", "spans", len(plan))
+	if err := c.o.Streamer.Pull(c.ctx, "Bootstrap", plan); err != nil {
+		return fmt.Errorf("bootstrap failed (restart the node to bootstrap again): %w", err)
+	}
+	if err := c.saveBootstrapping(false); err != nil {
+		return err
+	}
+	c.log.Info("bootstrap: complete", "spans", len(plan))
+	return nil
+}
+
+func (c *Cluster) saveBootstrapping(v bool) error {
+	if c.o.SaveBootstrapping == nil {
+		return nil
+	}
+	if err := c.o.SaveBootstrapping(v); err != nil {
+		return fmt.Errorf("bootstrap: save state: %w", err)
+	}
+	return nil
+}
+
+// catchUp pulls the schema and roles of the live members when joining.
 func (c *Cluster) catchUp() {
 	c.pullSchemaFromLive()
 	if c.o.Roles != nil {
@@ -141,8 +217,13 @@ func (c *Cluster) catchUp() {
 			c.pullRoles(ep)
 		}
 	}
+}
+
+// warnNoStreaming warns when a node joined a cluster holding tables
+// without streaming them (auto_bootstrap off).
+func (c *Cluster) warnNoStreaming() {
 	if c.hasUserTables() {
-		c.log.Warn("this node joined a cluster that already holds tables; ringdb does not stream existing data to joining nodes yet: run repair on the tables this node now replicates (or rely on read repair and hints) before reading at consistency ONE from it")
+		c.log.Warn("this node joined a cluster that already holds tables without bootstrapping (auto_bootstrap is false): run repair on the tables this node now replicates before reading at consistency ONE from it")
 	}
 }
 

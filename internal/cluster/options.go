@@ -77,6 +77,23 @@ type Options struct {
 	SettleTimeout time.Duration
 	// SaveTokens persists the tokens chosen on first join.
 	SaveTokens func([]int64) error
+	// Streamer streams the ranges a joining node takes over (bootstrap).
+	// Nil: a joining node streams nothing (it only warns when the cluster
+	// holds tables).
+	Streamer Streamer
+	// AutoBootstrap is auto_bootstrap: with a Streamer, a node joining a
+	// cluster announces BOOT, streams its future ranges and only then
+	// announces NORMAL. Default false here; the server passes the config's
+	// (default true).
+	AutoBootstrap bool
+	// BootstrapInterrupted reports that an earlier bootstrap of this node
+	// did not complete (its tokens are saved, its data is not): Start
+	// bootstraps again.
+	BootstrapInterrupted bool
+	// SaveBootstrapping persists whether a bootstrap is under way (true
+	// before streaming starts, false once it completed), so that a node
+	// killed mid-bootstrap bootstraps again on restart. Nil: not saved.
+	SaveBootstrapping func(bool) error
 	// OnStatus, OnTopology and OnSchema receive client-visible changes:
 	// status (UP/DOWN), topology (NEW_NODE/REMOVED_NODE) and schema
 	// changes learned from peers. OnStatus and OnTopology are called on

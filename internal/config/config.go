@@ -9,9 +9,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,6 +111,56 @@ type Config struct {
 	// refused whole and audited. Default 10m; the members' clocks must
 	// agree within it.
 	MetadataClockSkew time.Duration `yaml:"metadata_clock_skew"`
+	// AutoBootstrap is auto_bootstrap: a node joining a cluster that holds
+	// data streams the ranges it takes over before it announces NORMAL.
+	// Default true; false is for the first nodes of a new cluster (the node
+	// then owns its ranges at once, with no data for them).
+	AutoBootstrap *bool `yaml:"auto_bootstrap"`
+	// StreamThroughputOutbound is stream_throughput_outbound in MiB/s: the
+	// bytes per second this node streams to all receivers together.
+	// Written as a number or as "24MiB/s". Default 24; 0 means unthrottled.
+	StreamThroughputOutbound *MiBPerSec `yaml:"stream_throughput_outbound"`
+}
+
+// MiBPerSec is a throughput in MiB/s, read from YAML as a number or as
+// "NMiB/s" (Cassandra 4.1's form).
+type MiBPerSec float64
+
+// UnmarshalYAML accepts 24, 24.5, "24MiB/s" and "24 MiB/s".
+func (m *MiBPerSec) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseMiBPerSec(n.Value)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// ParseMiBPerSec parses a throughput written as a number of MiB/s or as
+// "NMiB/s".
+func ParseMiBPerSec(s string) (MiBPerSec, error) {
+	t := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "MiB/s"))
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("%q is not a throughput in MiB/s (e.g. 24 or \"24MiB/s\")", s)
+	}
+	return MiBPerSec(f), nil
+}
+
+// Bootstraps reports auto_bootstrap (default true).
+func (c *Config) Bootstraps() bool { return c.AutoBootstrap == nil || *c.AutoBootstrap }
+
+// StreamThroughputMiB is stream_throughput_outbound in MiB/s for the
+// streaming service: the default 24 when unset, negative when 0
+// (unthrottled).
+func (c *Config) StreamThroughputMiB() float64 {
+	switch {
+	case c.StreamThroughputOutbound == nil:
+		return 24
+	case *c.StreamThroughputOutbound == 0:
+		return -1
+	}
+	return float64(*c.StreamThroughputOutbound)
 }
 
 // BatchSizeWarnThreshold is batch_size_warn_threshold_in_kb in bytes

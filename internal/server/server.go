@@ -30,6 +30,7 @@ import (
 	"github.com/ringdb/ringdb/internal/revocation"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
+	"github.com/ringdb/ringdb/internal/streaming"
 )
 
 // Node is one running ringdb node.
@@ -43,6 +44,8 @@ type Node struct {
 	proc      *query.Processor
 	msg       *messaging.Service
 	cluster   *cluster.Cluster
+	// stream is set before the cluster is created and never cleared.
+	stream *streaming.Service
 	// coord is set before gossip starts and never cleared, so the gossip
 	// callbacks (OnUp) read it without synchronisation.
 	coord *coordinator.Coordinator
@@ -119,6 +122,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 		n.loadIdentity,
 		n.newIssuer, // with ca_dir: join tokens (admission.go)
 		n.newMessaging,
+		n.newStreaming,
 		n.newCluster,
 		n.newRevocation, // installs the stored CRL before the storage port opens
 		n.newCoordinator,
@@ -212,6 +216,25 @@ func (n *Node) tokens() []int64 {
 	}
 	return out
 }
+
+// bootstrapInterrupted reports that a bootstrap of this node started and
+// did not complete.
+func (n *Node) bootstrapInterrupted() bool {
+	v, ok, err := n.engine.GetMeta(metaBootstrapping)
+	return err == nil && ok && len(v) == 1 && v[0] == 1
+}
+
+// saveBootstrapping persists whether a bootstrap is under way.
+func (n *Node) saveBootstrapping(on bool) error {
+	v := []byte{0}
+	if on {
+		v[0] = 1
+	}
+	return n.engine.SetMeta(metaBootstrapping, v)
+}
+
+// metaBootstrapping is the metadata key of the bootstrap marker.
+const metaBootstrapping = "local/bootstrapping"
 
 func (n *Node) saveTokens(t []int64) error {
 	var buf []byte

@@ -22,6 +22,7 @@ import (
 	"github.com/ringdb/ringdb/internal/query"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
+	"github.com/ringdb/ringdb/internal/streaming"
 )
 
 // The steps of Start, in order. Each registers what it opened with
@@ -164,6 +165,20 @@ func (n *Node) newMessaging() error {
 	return nil
 }
 
+// newStreaming creates the streaming service (its verb handler is
+// registered before the storage port listens).
+func (n *Node) newStreaming() error {
+	s, err := streaming.New(streaming.Options{Engine: n.engine, Transport: n.msg, Logger: n.log,
+		ThroughputMiB: n.cfg.StreamThroughputMiB(),
+		// n.cluster is set by the next step, before the port listens.
+		Admitted: func(a netip.Addr) bool { return n.cluster != nil && n.cluster.Admitted(a) }})
+	if err != nil {
+		return fmt.Errorf("streaming: %w", err)
+	}
+	n.stream = s
+	return nil
+}
+
 // newCluster creates the cluster member (gossip, ring) with the callbacks
 // that turn its events into client EVENTs and hint replays.
 func (n *Node) newCluster() error {
@@ -186,7 +201,9 @@ func (n *Node) newCluster() error {
 		DC: cfg.DC, Rack: cfg.Rack, HostID: info.HostID, Generation: info.GossipGeneration, NumTokens: cfg.NumTokens,
 		Tokens: info.Tokens, NativeAddress: netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort)),
 		StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg, Audit: n.audit, Logger: n.log,
-		SaveTokens: n.saveTokens, Roles: n.roleSync, MetadataClockSkew: cfg.MetadataClockSkew,
+		SaveTokens: n.saveTokens, Roles: n.roleSync,
+		Streamer: n.stream, AutoBootstrap: cfg.Bootstraps(), BootstrapInterrupted: n.bootstrapInterrupted(),
+		SaveBootstrapping: n.saveBootstrapping, MetadataClockSkew: cfg.MetadataClockSkew,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if s := n.native.Load(); s != nil {
 				ch := "DOWN"

@@ -106,7 +106,7 @@ type chunkEncoder struct {
 }
 
 func newChunkEncoder(dst []byte) *chunkEncoder {
-	dst = append(dst, wireVersion, 0)      // version, more flag (set by finish)
+	dst = append(dst, wireVersion, 0)         // version, more flag (set by finish)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // pair count, crc (set by finish)
 	return &chunkEncoder{b: dst, bodyAt: len(dst)}
 }
