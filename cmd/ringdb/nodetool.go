@@ -97,6 +97,14 @@ func nodetoolCmd() *cobra.Command {
 		sub("flush", "Flush memtables to disk", func(c *admin.Client, _ []string) error { return c.Flush() }),
 		sub("compact", "Major compaction (purges tombstones older than gc_grace_seconds)", func(c *admin.Client, _ []string) error { return c.Compact() }),
 		sub("drain", "Stop serving clients, announce the shutdown to the cluster, flush, and stop the node", func(c *admin.Client, _ []string) error { return c.Drain() }),
+		sub("netstats", "Streams in flight (bootstrap and other range movements): peer, spans, bytes, rate", func(c *admin.Client, _ []string) error {
+			n, err := c.Netstats()
+			if err != nil {
+				return err
+			}
+			admin.WriteNetstats(out, n)
+			return nil
+		}),
 		membershipLogCmd(client),
 		revokeCmd(client),
 		joinTokenCmd(client),

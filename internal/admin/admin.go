@@ -119,6 +119,8 @@ type Options struct {
 	Revocation Revocation
 	// JoinTokens, if set, serves /v1/join-tokens (nodetool join-token).
 	JoinTokens JoinTokens
+	// Streams, if set, serves GET /v1/netstats (nodetool netstats).
+	Streams Streams
 	// Now is the clock for relative --since durations. Default time.Now.
 	Now func() time.Time
 }
@@ -173,6 +175,7 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/compact", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Compact()) }))
 	mux.HandleFunc("POST /v1/drain", s.auth(func(w http.ResponseWriter, r *http.Request) { writeErr(w, o.Node.Drain()) }))
 	mux.HandleFunc("GET /v1/membership-log", s.auth(s.membershipLog))
+	mux.HandleFunc("GET /v1/netstats", s.auth(s.netstats))
 	mux.HandleFunc("POST /v1/revocation", s.auth(s.revocation))
 	mux.HandleFunc("POST /v1/join-tokens", s.auth(s.joinTokens))
 	mux.HandleFunc("GET /v1/join-tokens", s.auth(s.joinTokens))

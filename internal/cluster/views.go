@@ -155,3 +155,16 @@ func (c *Cluster) Info() admin.Info {
 		DC: c.o.DC, Rack: c.o.Rack, Tokens: len(c.tokens), ClusterName: c.o.ClusterName, ListenAddress: c.o.Self.String(),
 		NativeAddress: c.o.NativeAddress.String(), ReleaseVersion: query.ReleaseVersion}
 }
+
+// Mode is this node's ring state as nodetool netstats names it: JOINING
+// while it bootstraps, NORMAL once a ring member, STARTING before either.
+func (c *Cluster) Mode() string {
+	tm := c.Ring()
+	switch {
+	case tm.IsPending(c.o.Self):
+		return "JOINING"
+	case tm.IsMember(c.o.Self):
+		return "NORMAL"
+	}
+	return "STARTING"
+}

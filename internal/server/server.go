@@ -126,9 +126,9 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 		n.newCluster,
 		n.newRevocation, // installs the stored CRL before the storage port opens
 		n.newCoordinator,
+		n.startAdmin, // before join: netstats shows a bootstrap's streams
 		n.join,
 		n.startNative,
-		n.startAdmin,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -219,7 +219,7 @@ func (n *Node) tokens() []int64 {
 
 // bootstrapInterrupted reports that a bootstrap of this node started and
 // did not complete.
-func (n *Node) bootstrapInterrupted() bool {
+func (n *Node) bootstrapInterruptedMarker() bool {
 	v, ok, err := n.engine.GetMeta(metaBootstrapping)
 	return err == nil && ok && len(v) == 1 && v[0] == 1
 }
@@ -324,3 +324,29 @@ func (a adminNode) Drain() error {
 	return n.engine.Flush()
 }
 func (a adminNode) Compact() error { return a.n.engine.Compact() }
+
+// streamsAdmin is the admin API's view of the streaming service.
+type streamsAdmin struct{ n *Node }
+
+// Netstats reports the node's ring mode and its streams.
+func (a streamsAdmin) Netstats() admin.Netstats {
+	out := admin.Netstats{Mode: a.n.cluster.Mode()}
+	active, recent := a.n.stream.Streams()
+	for _, s := range active {
+		out.Active = append(out.Active, streamInfo(s))
+	}
+	for _, s := range recent {
+		out.Recent = append(out.Recent, streamInfo(s))
+	}
+	return out
+}
+
+func streamInfo(s streaming.StreamInfo) admin.StreamInfo {
+	in := admin.StreamInfo{ID: fmt.Sprintf("%x", s.ID[:8]), Direction: s.Direction, Description: s.Description,
+		SpansTotal: s.SpansTotal, SpansDone: s.SpansDone, Bytes: s.Bytes, Pairs: s.Pairs, Rate: s.Rate,
+		Started: s.Started, Ended: s.Ended, Err: s.Err}
+	for _, p := range s.Peers {
+		in.Peers = append(in.Peers, p.String())
+	}
+	return in
+}

@@ -202,7 +202,7 @@ func (n *Node) newCluster() error {
 		Tokens: info.Tokens, NativeAddress: netip.AddrPortFrom(info.NativeAddress, uint16(cfg.NativePort)),
 		StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg, Audit: n.audit, Logger: n.log,
 		SaveTokens: n.saveTokens, Roles: n.roleSync,
-		Streamer: n.stream, AutoBootstrap: cfg.Bootstraps(), BootstrapInterrupted: n.bootstrapInterrupted(),
+		Streamer: n.stream, AutoBootstrap: cfg.Bootstraps(), BootstrapInterrupted: n.bootstrapInterruptedMarker(),
 		SaveBootstrapping: n.saveBootstrapping, MetadataClockSkew: cfg.MetadataClockSkew,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if s := n.native.Load(); s != nil {
@@ -337,7 +337,7 @@ func (n *Node) startNative() error {
 func (n *Node) startAdmin() error {
 	a, err := admin.Start(admin.Options{Addr: n.cfg.AdminAddress, TokenFile: filepath.Join(n.cfg.DataDir, "admin.token"),
 		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit, Revocation: revocationAdmin{n.revocation},
-		JoinTokens: joinTokensAdmin{n}})
+		JoinTokens: joinTokensAdmin{n}, Streams: streamsAdmin{n}})
 	if err != nil {
 		return listenFailure(adminListener, n.cfg.AdminAddress, err)
 	}
