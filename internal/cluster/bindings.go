@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ringdb/ringdb/internal/gossip"
+	"github.com/ringdb/ringdb/internal/pki"
 )
 
 // bindingsMetaKey is where the identity bindings are saved (with the
@@ -45,36 +46,75 @@ type bindingVerifier struct {
 
 // CheckBinding implements gossip.Binder: the first host id and
 // certificate seen for ep in verified gossip are bound to it. A later
-// state is refused when both its host id and its certificate differ from
-// the binding (another node under a second certificate for the address),
-// unless the bound certificate no longer verifies (revoked or expired:
-// the operator retired it, which is the explicit replacement) or the
-// binding was released (Cluster.Revoked). A new certificate under the
-// bound host id (rotation) or a new host id under the bound certificate
-// (the same key holder re-bootstrapped) rebinds.
-func (v bindingVerifier) CheckBinding(ep netip.Addr, der []byte, hostID string) error {
+// state that changes the binding is accepted only
+//
+//   - first-hand, from ep itself over its own authenticated connection,
+//     when it keeps one of the two: a new certificate under the bound host
+//     id (rotation) or a new host id under the bound certificate (the same
+//     key holder re-bootstrapped) — never through a relay, so a second
+//     certificate for ep's address held elsewhere cannot take ep's
+//     identity by gossiping through other members; or
+//   - from anyone once the bound certificate no longer verifies (revoked
+//     or expired: the operator retired it, which is the explicit
+//     replacement), or after the binding was released (Cluster.Revoked).
+//
+// A state whose host id and certificate both differ is refused while the
+// bound certificate verifies, first-hand or not. Every rebinding is
+// audited.
+func (v bindingVerifier) CheckBinding(ep netip.Addr, der []byte, hostID string, firstHand bool) error {
 	c := v.c
 	if hostID == "" || ep == c.o.Self {
 		return nil
 	}
 	b := c.bindings
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	old, ok := b.by[ep]
 	switch {
 	case !ok && len(b.by) >= maxBindings:
+		b.mu.Unlock()
 		return nil
-	case ok && old.HostID != hostID && string(old.Cert) != string(der) &&
-		v.Verifier.CheckCertificate(ep, old.Cert) == nil:
-		return fmt.Errorf("%s is bound to host id %s under certificate serial %s; refused host id %s under certificate serial %s "+
-			"(replace the node explicitly: revoke the bound certificate first)",
-			ep, old.HostID, serialOf(old.Cert), hostID, serialOf(der))
 	case ok && old.HostID == hostID && string(old.Cert) == string(der):
+		b.mu.Unlock()
 		return nil
+	case ok && v.Verifier.CheckCertificate(ep, old.Cert) == nil:
+		if err := rebindRefusal(ep, old, der, hostID, firstHand); err != nil {
+			b.mu.Unlock()
+			return err
+		}
 	}
 	b.by[ep] = binding{HostID: hostID, Cert: append([]byte(nil), der...)}
 	b.dirty = true
+	b.mu.Unlock()
+	if ok {
+		c.auditRebind(ep, old, der, hostID)
+	}
 	return nil
+}
+
+// rebindRefusal says why a change of ep's binding (whose certificate
+// still verifies) is refused, or nil when it is a first-hand rotation.
+func rebindRefusal(ep netip.Addr, old binding, der []byte, hostID string, firstHand bool) error {
+	if old.HostID != hostID && string(old.Cert) != string(der) {
+		return fmt.Errorf("%s is bound to host id %s under certificate serial %s; refused host id %s under certificate serial %s "+
+			"(replace the node explicitly: revoke the bound certificate first)",
+			ep, old.HostID, serialOf(old.Cert), hostID, serialOf(der))
+	}
+	if !firstHand {
+		return fmt.Errorf("%s is bound to host id %s under certificate serial %s; a change to host id %s under certificate serial %s "+
+			"is accepted only from %s itself, not relayed", ep, old.HostID, serialOf(old.Cert), hostID, serialOf(der), ep)
+	}
+	return nil
+}
+
+// auditRebind records that ep's binding changed (a rotation, or a
+// replacement after the bound certificate was retired).
+func (c *Cluster) auditRebind(ep netip.Addr, old binding, der []byte, hostID string) {
+	if c.o.Audit == nil {
+		return
+	}
+	serial, fp := certIdentity(string(der))
+	c.record(pki.AuditEvent{Kind: pki.AuditAdmission, Peer: ep.String(), HostID: hostID, Serial: serial, Fingerprint: fp,
+		Outcome: "rebound", Reason: fmt.Sprintf("identity rebound from host id %s, certificate serial %s", old.HostID, serialOf(old.Cert))})
 }
 
 // release forgets ep's binding (its certificate was revoked).

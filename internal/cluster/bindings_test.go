@@ -24,9 +24,12 @@ func (stubVerifier) Verify([]byte, []byte, []byte) bool { return true }
 
 // The binding rules: the first (host id, certificate) is bound; a new
 // certificate under the bound host id (rotation) or a new host id under
-// the bound certificate rebinds; both new is refused while the bound
-// certificate verifies, accepted once it does not (revoked, expired) or
-// the binding was released (Revoked); no host id yet binds nothing.
+// the bound certificate rebinds only first-hand (from the address itself,
+// never relayed: a second certificate for a live member's address held
+// elsewhere cannot take its identity); both new is refused while the
+// bound certificate verifies, accepted once it does not (revoked,
+// expired) or the binding was released (Revoked); no host id yet binds
+// nothing.
 func TestCheckBinding(t *testing.T) {
 	_, n := startedUnit(t)
 	bad := map[string]bool{}
@@ -34,30 +37,33 @@ func TestCheckBinding(t *testing.T) {
 	ep := addr(3)
 	for i, tc := range []struct {
 		cert, host string
+		firstHand  bool
 		refused    bool
 	}{
-		{"certA", "", false},      // nothing bound yet
-		{"certA", "host1", false}, // bound: (host1, certA)
-		{"certA", "host1", false},
-		{"certB", "host1", false}, // rotation: (host1, certB)
-		{"certB", "host2", false}, // same certificate, new host id: (host2, certB)
-		{"certC", "host3", true},  // another node under a second certificate
-		{"certA", "host1", true},  // the old certificate and host id: both differ from (host2, certB)
+		{"certA", "", false, false},      // nothing bound yet
+		{"certA", "host1", false, false}, // bound (relayed is fine the first time): (host1, certA)
+		{"certA", "host1", false, false},
+		{"certB", "host1", false, true}, // a second certificate, relayed: the takeover attempt
+		{"certA", "host9", false, true}, // a new host id under the bound certificate, relayed
+		{"certB", "host1", true, false}, // rotation, first-hand: (host1, certB)
+		{"certB", "host2", true, false}, // same certificate, new host id, first-hand: (host2, certB)
+		{"certC", "host3", true, true},  // another node under a second certificate
+		{"certA", "host1", false, true}, // the old certificate and host id: both differ from (host2, certB)
 	} {
-		err := v.CheckBinding(ep, []byte(tc.cert), tc.host)
+		err := v.CheckBinding(ep, []byte(tc.cert), tc.host, tc.firstHand)
 		if (err != nil) != tc.refused {
-			t.Fatalf("step %d (%s, %s): %v", i, tc.cert, tc.host, err)
+			t.Fatalf("step %d (%s, %s, first-hand %v): %v", i, tc.cert, tc.host, tc.firstHand, err)
 		}
 	}
-	if err := v.CheckBinding(n.addr, []byte("x"), "y"); err != nil {
+	if err := v.CheckBinding(n.addr, []byte("x"), "y", false); err != nil {
 		t.Fatalf("this node's own state: %v", err)
 	}
 	bad["certB"] = true // the bound certificate is revoked: the address may be rebound
-	if err := v.CheckBinding(ep, []byte("certC"), "host3"); err != nil {
+	if err := v.CheckBinding(ep, []byte("certC"), "host3", false); err != nil {
 		t.Fatalf("after the bound certificate stopped verifying: %v", err)
 	}
 	n.c.bindings.release(ep)
-	if err := v.CheckBinding(ep, []byte("certD"), "host4"); err != nil {
+	if err := v.CheckBinding(ep, []byte("certD"), "host4", false); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 	// The table is saved (with the ring members) and reads back.

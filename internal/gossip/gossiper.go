@@ -598,14 +598,14 @@ func (g *Gossiper) applyStates(now time.Time, from netip.Addr, states []GossipSt
 				g.reject(ep, fmt.Sprintf("endpoint limit %d reached", g.cfg.MaxEndpoints))
 				continue
 			}
-			if ok, stop = g.verified(ep, nil, remote, true); ok {
+			if ok, stop = g.verified(from, ep, nil, remote, true); ok {
 				g.fd.Report(ep, now)
 				out = g.majorStateChange(ep, nil, remote, now, out)
 			}
 		case e.hb.Generation > 0 && int64(rgen) > int64(e.hb.Generation)+MaxGenerationDifference:
 			g.reject(ep, fmt.Sprintf("generation %d is more than a year ahead of known generation %d", rgen, e.hb.Generation))
 		case rgen > e.hb.Generation:
-			if ok, stop = g.verified(ep, e, remote, true); ok {
+			if ok, stop = g.verified(from, ep, e, remote, true); ok {
 				if !e.alive {
 					g.fd.Remove(ep)
 				}
@@ -618,7 +618,7 @@ func (g *Gossiper) applyStates(now time.Time, from netip.Addr, states []GossipSt
 					g.reject(ep, fmt.Sprintf("state of %d bytes exceeds %d", size, g.cfg.MaxStateBytes))
 					continue
 				}
-				if ok, stop = g.verified(ep, e, remote, false); !ok {
+				if ok, stop = g.verified(from, ep, e, remote, false); !ok {
 					break
 				}
 				if remote.HeartBeat.Version > e.hb.Version {
@@ -704,8 +704,8 @@ func mergedBytes(e *endpoint, remote *EndpointState) int {
 // verified runs verifyEntry and reports a failure as EventForged. stop
 // tells the caller to drop the rest of the message: a signature was
 // missing or wrong, which no honest relay sends.
-func (g *Gossiper) verified(ep netip.Addr, e *endpoint, remote *EndpointState, whole bool) (ok, stop bool) {
-	err := g.verifyEntry(ep, e, remote, whole)
+func (g *Gossiper) verified(from, ep netip.Addr, e *endpoint, remote *EndpointState, whole bool) (ok, stop bool) {
+	err := g.verifyEntry(from, ep, e, remote, whole)
 	if err == nil {
 		return true, false
 	}

@@ -39,6 +39,13 @@ type Runtime struct {
 	dropped int
 	wake    chan struct{}
 
+	// mismatchLogged is when the last cluster-mismatch WARN was written
+	// and mismatchSuppressed how many were not written since (only the
+	// dispatch goroutine touches them): one line per mismatchLogInterval,
+	// so a peer sending foreign gossip cannot fill the node log.
+	mismatchLogged     time.Time
+	mismatchSuppressed int
+
 	lifeMu  sync.Mutex
 	started bool
 	stopped bool
@@ -261,7 +268,7 @@ func (r *Runtime) dispatch() {
 			}
 			r.log.Debug("gossip state changed", "endpoint", e.Endpoint, "key", e.Key.String(), "value", v)
 		case EventClusterMismatch:
-			r.log.Warn("ignoring gossip from another cluster", "endpoint", e.Endpoint, "cluster", e.Value)
+			r.logMismatch(e)
 		case EventRejected, EventForged:
 			// Subscribers (the cluster member) log and audit refusals
 			// within a rate limit.
@@ -278,4 +285,21 @@ func (r *Runtime) dispatch() {
 			fn(ev)
 		}
 	}
+}
+
+// mismatchLogInterval bounds the cluster-mismatch WARN lines to one per
+// interval.
+const mismatchLogInterval = time.Minute
+
+// logMismatch writes at most one cluster-mismatch WARN per
+// mismatchLogInterval, with the count of those not written since.
+func (r *Runtime) logMismatch(e Event) {
+	now := r.clk.Now()
+	if !r.mismatchLogged.IsZero() && now.Sub(r.mismatchLogged) < mismatchLogInterval {
+		r.mismatchSuppressed++
+		return
+	}
+	r.log.Warn("ignoring gossip from another cluster", "endpoint", e.Endpoint, "from", e.From, "cluster", e.Value,
+		"suppressed_since_last", r.mismatchSuppressed)
+	r.mismatchLogged, r.mismatchSuppressed = now, 0
 }

@@ -47,9 +47,11 @@ type Verifier interface {
 // signatures verified; an error refuses the entry (EventForged, naming the
 // sender, without dropping the rest of the message: an honest relay may
 // carry it). In ringdb the cluster member implements it (the address ↔
-// host id ↔ certificate binding, decision 010).
+// host id ↔ certificate binding, decision 010). firstHand reports that the
+// entry came from ep itself (the sending peer is ep, authenticated by its
+// TLS certificate), not through a relay.
 type Binder interface {
-	CheckBinding(ep netip.Addr, cert []byte, hostID string) error
+	CheckBinding(ep netip.Addr, cert []byte, hostID string, firstHand bool) error
 }
 
 // Tags that start each signed payload, so a heartbeat signature can never
@@ -104,7 +106,7 @@ var errBinding = errors.New("identity binding")
 // of it when whole (a new endpoint or generation), else the heartbeat and
 // the application states newer than e's. With no Verifier it accepts
 // everything.
-func (g *Gossiper) verifyEntry(ep netip.Addr, e *endpoint, remote *EndpointState, whole bool) error {
+func (g *Gossiper) verifyEntry(from, ep netip.Addr, e *endpoint, remote *EndpointState, whole bool) error {
 	v := g.cfg.Verifier
 	if v == nil {
 		return nil
@@ -168,7 +170,7 @@ func (g *Gossiper) verifyEntry(ep netip.Addr, e *endpoint, remote *EndpointState
 			if !newHost && !whole && e != nil {
 				host = e.states[AppHostID].Value
 			}
-			if err := b.CheckBinding(ep, certDER, host); err != nil {
+			if err := b.CheckBinding(ep, certDER, host, from.Unmap() == ep); err != nil {
 				return fmt.Errorf("%w: %v", errBinding, err)
 			}
 		}
