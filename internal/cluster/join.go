@@ -138,14 +138,9 @@ func (c *Cluster) announceBoot(tokens []int64) {
 
 // join announces BOOT, catches up on schema and roles and, when
 // bootstrap is set, streams every range this node takes over before the
-// caller announces NORMAL. It refuses to run while another node is
-// joining.
+// caller announces NORMAL. When the cluster holds user tables it refuses
+// to bootstrap while another node is joining.
 func (c *Cluster) join(tokens []int64, bootstrap bool) error {
-	if bootstrap {
-		if others := otherPending(c.rebuildRing(), c.o.Self); len(others) > 0 {
-			return errRangeMovement(others)
-		}
-	}
 	if bootstrap && !slices.ContainsFunc(c.rebuildRing().Endpoints(), c.isPeer) {
 		c.waitForRing(c.o.JoinTimeout) // a restart resuming its bootstrap
 	}
@@ -154,7 +149,9 @@ func (c *Cluster) join(tokens []int64, bootstrap bool) error {
 	if !bootstrap {
 		return nil
 	}
-	if others := otherPending(c.rebuildRing(), c.o.Self); len(others) > 0 {
+	// Nodes of a new cluster (no user table yet, nothing to stream) may
+	// start together; with data, one node joins at a time.
+	if others := otherPending(c.rebuildRing(), c.o.Self); len(others) > 0 && c.hasUserTables() {
 		return errRangeMovement(others)
 	}
 	return c.bootstrap()
