@@ -121,9 +121,18 @@ type Options struct {
 	JoinTokens JoinTokens
 	// Streams, if set, serves GET /v1/netstats (nodetool netstats).
 	Streams Streams
+	// Operations are the long-running commands (decommission, removenode,
+	// repair, cleanup...) by name, served at POST /v1/ops/{name}: the
+	// request body is the JSON arguments, decoded by the Operation's
+	// factory; the response streams its progress (Client.Operation).
+	Operations map[string]OperationFactory
 	// Now is the clock for relative --since durations. Default time.Now.
 	Now func() time.Time
 }
+
+// OperationFactory builds an operation from its JSON arguments (nil when
+// the request had no body), or refuses them.
+type OperationFactory func(args json.RawMessage) (Operation, error)
 
 // Server is the admin HTTP server.
 type Server struct {
@@ -132,6 +141,9 @@ type Server struct {
 	srv   *http.Server
 	ln    net.Listener
 	done  chan error
+	// ctx is cancelled by Close: it ends the operations in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Start writes a fresh admin token and starts listening.
@@ -159,6 +171,7 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("admin: listen on %s: %w", o.Addr, err)
 	}
 	s := &Server{opts: o, token: tok, ln: ln, done: make(chan error, 1)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		st, err := o.Node.Status(r.URL.Query().Get("keyspace"))
@@ -180,6 +193,7 @@ func Start(o Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/join-tokens", s.auth(s.joinTokens))
 	mux.HandleFunc("GET /v1/join-tokens", s.auth(s.joinTokens))
 	mux.HandleFunc("DELETE /v1/join-tokens/{id}", s.auth(s.joinTokens))
+	mux.HandleFunc("POST /v1/ops/{name}", s.auth(s.runOperation))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
@@ -190,6 +204,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Close stops the server.
 func (s *Server) Close() error {
+	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)

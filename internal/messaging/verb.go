@@ -53,6 +53,11 @@ const (
 	// (streaming for bootstrap, removenode, replace and repair); the
 	// response is the chunk; bulk lane.
 	VerbStreamPull Verb = 18
+	// VerbStreamRequest asks a peer to pull a list of spans (from the
+	// sender or other members it names) and answers once they arrived:
+	// decommission, removenode and repair move data to a receiver this way;
+	// bulk lane.
+	VerbStreamRequest Verb = 19
 )
 
 // lane is one of the two connections kept to every peer.
@@ -100,6 +105,7 @@ var verbTable = [256]verbInfo{
 	VerbCRLPush:        {"CRL_PUSH", laneBulk},
 	VerbCRLPull:        {"CRL_PULL", laneBulk},
 	VerbStreamPull:     {"STREAM_PULL", laneBulk},
+	VerbStreamRequest:  {"STREAM_REQUEST", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.

@@ -36,6 +36,7 @@ func New(o Options) (*Service, error) {
 		s.limiter = rate.NewLimiter(rate.Limit(bps), throttleBurst)
 	}
 	o.Transport.Handle(messaging.VerbStreamPull, s.serve)
+	o.Transport.Handle(messaging.VerbStreamRequest, s.serveRequest)
 	return s, nil
 }
 

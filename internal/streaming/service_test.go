@@ -28,7 +28,7 @@ var (
 // may corrupt or drop a response.
 type memNet struct {
 	mu       sync.Mutex
-	handlers map[netip.Addr]messaging.Handler
+	handlers map[netip.Addr]map[messaging.Verb]messaging.Handler
 	requests int
 	fail     func(n int, resp []byte) ([]byte, error)
 }
@@ -39,28 +39,34 @@ type endpoint struct {
 }
 
 func (e endpoint) Handle(v messaging.Verb, h messaging.Handler) {
-	if v != messaging.VerbStreamPull {
+	if v != messaging.VerbStreamPull && v != messaging.VerbStreamRequest {
 		panic("unexpected verb")
 	}
 	e.net.mu.Lock()
 	defer e.net.mu.Unlock()
 	if e.net.handlers == nil {
-		e.net.handlers = map[netip.Addr]messaging.Handler{}
+		e.net.handlers = map[netip.Addr]map[messaging.Verb]messaging.Handler{}
 	}
-	e.net.handlers[e.self] = h
+	if e.net.handlers[e.self] == nil {
+		e.net.handlers[e.self] = map[messaging.Verb]messaging.Handler{}
+	}
+	e.net.handlers[e.self][v] = h
 }
 
 func (e endpoint) Request(ctx context.Context, to netip.Addr, v messaging.Verb, payload []byte) ([]byte, error) {
 	e.net.mu.Lock()
-	h := e.net.handlers[to]
-	e.net.requests++
-	n, fail := e.net.requests, e.net.fail
+	h := e.net.handlers[to][v]
+	n, fail := 0, e.net.fail
+	if v == messaging.VerbStreamPull {
+		e.net.requests++
+		n = e.net.requests
+	}
 	e.net.mu.Unlock()
 	resp, err := h(ctx, e.self, payload)
 	if err != nil {
 		return nil, &messaging.RemoteError{From: to, Verb: v, Message: err.Error()}
 	}
-	if fail != nil {
+	if fail != nil && v == messaging.VerbStreamPull {
 		return fail(n, bytes.Clone(resp))
 	}
 	return resp, nil
@@ -255,5 +261,34 @@ func TestSpans(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("Spans(%v) = %v, want %v", c.r, got, c.want)
 		}
+	}
+}
+
+func TestRequestMakesThePeerPull(t *testing.T) {
+	_, src, _, se, de := newPair(t, allowAll)
+	muts := fill(t, se, 200)
+	// The source hands its data to the receiver (as a decommission does).
+	if err := src.Request(context.Background(), dstAddr, "Unbootstrap", wholeRing()); err != nil {
+		t.Fatal(err)
+	}
+	sameData(t, se, de, muts)
+}
+
+func TestRequestRefusedForNonMembersAndForeignSources(t *testing.T) {
+	_, src, _, se, de := newPair(t, func(a netip.Addr) bool { return a != netip.MustParseAddr("127.0.0.9") })
+	fill(t, se, 10)
+	ts := wholeRing()
+	ts[0].Peer = netip.MustParseAddr("127.0.0.9")
+	err := src.Request(context.Background(), dstAddr, "Repair", ts)
+	if err == nil || !strings.Contains(err.Error(), "source 127.0.0.9 is not a member") {
+		t.Fatalf("err = %v", err)
+	}
+	if has, _ := de.SpanHasData(storage.TokenSpan{Table: tbl, First: math.MinInt64, Last: math.MaxInt64}); has {
+		t.Fatal("a refused request pulled data")
+	}
+	_, src2, _, se2, _ := newPair(t, func(a netip.Addr) bool { return a != srcAddr })
+	fill(t, se2, 10)
+	if err := src2.Request(context.Background(), dstAddr, "Repair", wholeRing()); err == nil || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("non-member's request: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package streaming
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/ringdb/ringdb/internal/storage"
@@ -93,6 +94,20 @@ func FuzzDecodePullRequest(f *testing.F) {
 			return
 		}
 		if got := appendPullRequest(nil, r); !bytes.Equal(got, b) {
+			t.Fatalf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeStreamRequest(f *testing.F) {
+	f.Add(appendStreamRequest(nil, "Repair", []Transfer{{Peer: srcAddr, Span: storage.TokenSpan{Table: tbl, First: 1, Last: 2}}}))
+	f.Add(appendStreamRequest(nil, "", []Transfer{{Peer: netip.MustParseAddr("::1"), Span: storage.TokenSpan{First: -5, Last: -5}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		desc, ts, err := decodeStreamRequest(b)
+		if err != nil {
+			return
+		}
+		if got := appendStreamRequest(nil, desc, ts); !bytes.Equal(got, b) {
 			t.Fatalf("re-encoding differs")
 		}
 	})
