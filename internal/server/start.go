@@ -337,7 +337,7 @@ func (n *Node) startNative() error {
 func (n *Node) startAdmin() error {
 	a, err := admin.Start(admin.Options{Addr: n.cfg.AdminAddress, TokenFile: filepath.Join(n.cfg.DataDir, "admin.token"),
 		Node: adminNode{n}, Logger: n.log, MembershipLog: n.audit, Revocation: revocationAdmin{n.revocation},
-		JoinTokens: joinTokensAdmin{n}, Streams: streamsAdmin{n}})
+		JoinTokens: joinTokensAdmin{n}, Streams: streamsAdmin{n}, Operations: n.operations()})
 	if err != nil {
 		return listenFailure(adminListener, n.cfg.AdminAddress, err)
 	}
