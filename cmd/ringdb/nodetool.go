@@ -32,7 +32,7 @@ func statusView(write func(io.Writer, admin.Status)) func(*admin.Client, []strin
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
 	cmd := &cobra.Command{
-		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke|join-token",
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke|join-token|decommission|removenode|cleanup|repair",
 		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
 	}
 	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
@@ -108,6 +108,7 @@ func nodetoolCmd() *cobra.Command {
 		membershipLogCmd(client),
 		revokeCmd(client),
 		joinTokenCmd(client),
+		decommissionCmd(client),
 	)
 	return cmd
 }

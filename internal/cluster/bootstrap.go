@@ -13,10 +13,12 @@ import (
 	"github.com/ringdb/ringdb/internal/streaming"
 )
 
-// Streamer pulls token spans from peers into the local engine (the
-// streaming service).
+// Streamer moves token spans between nodes (the streaming service).
 type Streamer interface {
+	// Pull pulls transfers from their peers into the local engine.
 	Pull(ctx context.Context, desc string, transfers []streaming.Transfer) error
+	// Request asks peer to pull transfers (from the sources they name).
+	Request(ctx context.Context, peer netip.Addr, desc string, transfers []streaming.Transfer) error
 }
 
 // errRangeMovement refuses a bootstrap while another node is joining: two

@@ -22,6 +22,9 @@ const ringPoll = 100 * time.Millisecond
 // Start begins gossiping, learns the ring (allocating tokens on first
 // join) and announces this node NORMAL.
 func (c *Cluster) Start() error {
+	if c.o.Decommissioned {
+		return ErrDecommissioned
+	}
 	c.announceLocalState()
 	c.gossip.Start()
 	tokens, joining, err := c.chooseTokens()

@@ -77,6 +77,11 @@ type Cluster struct {
 	wg      sync.WaitGroup
 	ctx     context.Context // cancelled by Stop: ends pulls in flight
 	cancel  context.CancelFunc
+
+	// opMu serialises range movements started here (decommission,
+	// removenode); left is set once this node announced LEFT.
+	opMu sync.Mutex
+	left atomic.Bool
 }
 
 // New creates the member; call Start.
@@ -166,7 +171,7 @@ func (c *Cluster) spawn(fn func()) bool {
 	return true
 }
 
-// Stop announces shutdown and stops gossip, then waits for every
+// Stop announces shutdown (unless the node left the ring) and stops gossip, then waits for every
 // goroutine the member started. It may be called more than once.
 func (c *Cluster) Stop() {
 	c.lifeMu.Lock()
@@ -178,7 +183,9 @@ func (c *Cluster) Stop() {
 	close(c.stop)
 	c.lifeMu.Unlock()
 	c.cancel()
-	c.gossip.AnnounceShutdown()
+	if !c.left.Load() { // a departed node's LEFT must stay its last word
+		c.gossip.AnnounceShutdown()
+	}
 	c.gossip.Stop()
 	c.wg.Wait()
 }

@@ -94,6 +94,16 @@ type Options struct {
 	// before streaming starts, false once it completed), so that a node
 	// killed mid-bootstrap bootstraps again on restart. Nil: not saved.
 	SaveBootstrapping func(bool) error
+	// Decommissioned reports that this node left the ring by decommission
+	// on an earlier run: Start refuses with ErrDecommissioned.
+	Decommissioned bool
+	// SaveDecommissioned persists that this node was decommissioned,
+	// before it announces LEFT. Nil: not saved.
+	SaveDecommissioned func() error
+	// RingDelay is how long a range movement (decommission, removenode)
+	// waits after announcing itself for every node to see it before it
+	// streams (Cassandra's RING_DELAY). Default 5 gossip rounds.
+	RingDelay time.Duration
 	// OnStatus, OnTopology and OnSchema receive client-visible changes:
 	// status (UP/DOWN), topology (NEW_NODE/REMOVED_NODE) and schema
 	// changes learned from peers. OnStatus and OnTopology are called on

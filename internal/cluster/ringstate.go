@@ -22,8 +22,8 @@ type refusedTokens struct {
 
 // buildRing returns the token metadata that gossip's endpoint states
 // describe. An endpoint takes part when it gossips a parsable STATUS and
-// TOKENS: NORMAL, LEAVING and shutdown endpoints are ring members, BOOT
-// endpoints are pending; LEFT, removing, removed, hibernating and unknown
+// TOKENS: NORMAL, LEAVING and shutdown endpoints are ring members (LEAVING
+// ones leaving), BOOT endpoints are pending; LEFT, removing, removed, hibernating and unknown
 // statuses leave it out. DC and RACK come from the same states.
 //
 // Incumbents (incumbent reports them: in ringdb the members of the
@@ -129,8 +129,14 @@ func withEndpointState(tm *ring.TokenMetadata, ep netip.Addr, st *gossip.Endpoin
 	dc, _ := st.Get(gossip.AppDC)
 	rack, _ := st.Get(gossip.AppRack)
 	switch status.Kind {
-	case gossip.StatusNormal, gossip.StatusShutdown, gossip.StatusLeaving:
+	case gossip.StatusNormal, gossip.StatusShutdown:
 		return tm.WithEndpoint(ep, toks, dc, rack)
+	case gossip.StatusLeaving:
+		next, err := tm.WithEndpoint(ep, toks, dc, rack)
+		if err != nil {
+			return nil, err
+		}
+		return next.WithLeaving(ep), nil
 	case gossip.StatusBoot:
 		return tm.WithPending(ep, toks, dc, rack)
 	}

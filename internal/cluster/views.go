@@ -78,8 +78,11 @@ func endpointStatus(tm *ring.TokenMetadata, ep netip.Addr, snap map[netip.Addr]g
 	st := snap[ep]
 	e := admin.Endpoint{Address: ep.String(), DC: tm.DC(ep), Rack: tm.Rack(ep), Up: ep == me.self || st.Alive,
 		State: "Normal", Tokens: tm.Tokens(ep)}
-	if tm.IsPending(ep) {
+	switch {
+	case tm.IsPending(ep):
 		e.State = "Joining"
+	case tm.IsLeaving(ep):
+		e.State = "Leaving"
 	}
 	id, ok := hostIDOf(&st)
 	if ep == me.self {
@@ -157,12 +160,17 @@ func (c *Cluster) Info() admin.Info {
 }
 
 // Mode is this node's ring state as nodetool netstats names it: JOINING
-// while it bootstraps, NORMAL once a ring member, STARTING before either.
+// while it bootstraps, NORMAL once a ring member, LEAVING while it
+// decommissions, DECOMMISSIONED once it left, STARTING before joining.
 func (c *Cluster) Mode() string {
 	tm := c.Ring()
 	switch {
+	case c.left.Load():
+		return "DECOMMISSIONED"
 	case tm.IsPending(c.o.Self):
 		return "JOINING"
+	case tm.IsLeaving(c.o.Self):
+		return "LEAVING"
 	case tm.IsMember(c.o.Self):
 		return "NORMAL"
 	}

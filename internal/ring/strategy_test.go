@@ -457,3 +457,60 @@ func TestOwnership(t *testing.T) {
 		}
 	}
 }
+
+func TestPendingEndpointsOfALeavingEndpoint(t *testing.T) {
+	tm := abcRing(t) // 0:A 100:B 200:C 300:A 400:B
+	s := NewSimpleStrategy(2)
+	l := tm.WithLeaving(epC)
+	if !l.IsLeaving(epC) || !l.IsMember(epC) || tm.IsLeaving(epC) || !slices.Equal(l.LeavingEndpoints(), []netip.Addr{epC}) {
+		t.Fatalf("leaving state: %v %v", l.IsLeaving(epC), l.LeavingEndpoints())
+	}
+	// Without C: 0:A 100:B 300:A 400:B.
+	cases := []struct {
+		t    Token
+		want []netip.Addr
+	}{
+		{50, []netip.Addr{epA}},  // (0,100]: B, C → B, A
+		{150, []netip.Addr{epB}}, // (100,200]: C, A → A, B
+		{250, nil},               // (200,300]: A, B either way
+		{350, nil},
+	}
+	for _, tc := range cases {
+		if got := PendingEndpoints(s, l, tc.t); !slices.Equal(got, tc.want) {
+			t.Errorf("token %d: pending %v, want %v", tc.t, got, tc.want)
+		}
+		// The leaving endpoint stays a natural replica until it is gone.
+		if got, want := s.NaturalEndpoints(l, tc.t), s.NaturalEndpoints(tm, tc.t); !slices.Equal(got, want) {
+			t.Errorf("token %d: natural %v, want %v", tc.t, got, want)
+		}
+	}
+	gained := GainedReplicas(s, l, epC)
+	want := map[Range][]netip.Addr{{0, 100}: {epA}, {100, 200}: {epB}}
+	if len(gained) != len(want) {
+		t.Fatalf("gained %v, want %v", gained, want)
+	}
+	for r, eps := range want {
+		if !slices.Equal(gained[r], eps) {
+			t.Errorf("range %v gained by %v, want %v", r, gained[r], eps)
+		}
+	}
+	if GainedReplicas(s, tm, epC) != nil || tm.Departure(epC) != nil {
+		t.Error("a member that is not leaving gains nobody anything")
+	}
+	if d := l.Departure(epC); d.IsMember(epC) || d.RingSize() != 4 {
+		t.Errorf("departure ring %v", d.Endpoints())
+	}
+	// The flag survives other changes to the ring, and is cleared when the
+	// endpoint is NORMAL again.
+	p, err := l.WithPending(epD, []Token{450}, "dc1", "r1")
+	if err != nil || !p.IsLeaving(epC) {
+		t.Fatalf("leaving lost by WithPending: %v", err)
+	}
+	back := mustAdd(t, l, "10.0.0.3", []Token{200}, "dc1", "r1")
+	if back.IsLeaving(epC) || PendingEndpoints(s, back, 150) != nil {
+		t.Error("NORMAL again: still leaving")
+	}
+	if l.WithLeaving(epD) != l {
+		t.Error("an unknown endpoint cannot leave")
+	}
+}

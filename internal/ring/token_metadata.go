@@ -43,6 +43,11 @@ type TokenMetadata struct {
 
 	// futures[i] is built lazily: this ring with pending[i] as NORMAL.
 	futures []future
+	// leaving are the indexes in eps of the NORMAL endpoints that are
+	// leaving the ring (LEAVING, or being removed), by address;
+	// departures[k] is built lazily: this ring without leaving[k].
+	leaving    []int32
+	departures []future
 }
 
 type future struct {
@@ -57,6 +62,7 @@ type endpointInfo struct {
 	tokens  []Token // sorted
 	dcIdx   int32   // index into TokenMetadata.dcNames (NORMAL endpoints only)
 	rackIdx int32   // global index of the (dc, rack) pair (NORMAL endpoints only)
+	leaving bool    // a NORMAL endpoint leaving the ring
 }
 
 // NewTokenMetadata returns an empty ring: no endpoints, no tokens.
@@ -151,6 +157,58 @@ func (tm *TokenMetadata) WithoutEndpoint(ep netip.Addr) *TokenMetadata {
 	return out
 }
 
+// WithLeaving returns a snapshot in which NORMAL endpoint ep is leaving
+// the ring (LEAVING while it decommissions, or being removed): it stays a
+// natural replica of its ranges until it is gone, and the endpoints that
+// will replicate them without it are pending for them (PendingEndpoints).
+// It returns tm itself when ep is not a NORMAL endpoint or already
+// leaving.
+func (tm *TokenMetadata) WithLeaving(ep netip.Addr) *TokenMetadata {
+	i, ok := tm.epIndex[ep]
+	if !ok || tm.eps[i].leaving {
+		return tm
+	}
+	normal := slices.Clone(tm.eps)
+	normal[i].leaving = true
+	for j := range normal {
+		normal[j].tokens = slices.Clone(normal[j].tokens)
+	}
+	out, err := build(normal, slices.Clone(tm.pending))
+	if err != nil {
+		panic(err) // same tokens as tm
+	}
+	return out
+}
+
+// IsLeaving reports whether ep is a NORMAL endpoint leaving the ring.
+func (tm *TokenMetadata) IsLeaving(ep netip.Addr) bool {
+	i, ok := tm.epIndex[ep]
+	return ok && tm.eps[i].leaving
+}
+
+// LeavingEndpoints returns the NORMAL endpoints leaving the ring, sorted by
+// address.
+func (tm *TokenMetadata) LeavingEndpoints() []netip.Addr {
+	out := make([]netip.Addr, len(tm.leaving))
+	for k, i := range tm.leaving {
+		out[k] = tm.eps[i].addr
+	}
+	return out
+}
+
+// AllRanges returns every range of the ring, (previous token, token] for
+// each NORMAL token, ordered by end token; nil for an empty ring.
+func (tm *TokenMetadata) AllRanges() []Range {
+	out := make([]Range, 0, len(tm.ring))
+	for i := range tm.ring {
+		out = append(out, tm.rangeAt(i))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 func newEndpointInfo(ep netip.Addr, tokens []Token, dc, rack string) (endpointInfo, error) {
 	if !ep.IsValid() {
 		return endpointInfo{}, fmt.Errorf("ring: invalid endpoint address")
@@ -222,6 +280,12 @@ func build(normal, pending []endpointInfo) (*TokenMetadata, error) {
 		total += len(e.tokens)
 	}
 	tm.numRacks = len(racks)
+	for i := range normal {
+		if normal[i].leaving {
+			tm.leaving = append(tm.leaving, int32(i))
+		}
+	}
+	tm.departures = make([]future, len(tm.leaving))
 	for i := range pending {
 		e := &pending[i]
 		tm.pendingIndex[e.addr] = int32(i)
@@ -400,6 +464,28 @@ func (tm *TokenMetadata) rangeAt(i int) Range {
 		prev = len(tm.ring) - 1
 	}
 	return Range{Start: tm.ring[prev], End: tm.ring[i]}
+}
+
+// departureOf returns the ring without leaving endpoint k (the k-th of
+// tm.leaving), and no pending endpoint, built once per snapshot.
+func (tm *TokenMetadata) departureOf(k int) *TokenMetadata {
+	f := &tm.departures[k]
+	f.once.Do(func() {
+		gone := tm.leaving[k]
+		normal := make([]endpointInfo, 0, len(tm.eps))
+		for i, e := range tm.eps {
+			if int32(i) != gone {
+				e.leaving = false
+				normal = append(normal, e)
+			}
+		}
+		out, err := build(normal, nil)
+		if err != nil {
+			panic(err) // removing an endpoint cannot create a collision
+		}
+		f.tm = out
+	})
+	return f.tm
 }
 
 // futureWith returns the ring with pending endpoint i joined as NORMAL (and

@@ -8,5 +8,6 @@ import (
 // (nodetool decommission, removenode, cleanup, repair...).
 func (n *Node) operations() map[string]admin.OperationFactory {
 	ops := map[string]admin.OperationFactory{}
+	n.ringOperations(ops)
 	return ops
 }

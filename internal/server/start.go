@@ -203,7 +203,8 @@ func (n *Node) newCluster() error {
 		StoragePort: cfg.StoragePort, Engine: n.engine, Schema: n.schema, Messaging: n.msg, Audit: n.audit, Logger: n.log,
 		SaveTokens: n.saveTokens, Roles: n.roleSync,
 		Streamer: n.stream, AutoBootstrap: cfg.Bootstraps(), BootstrapInterrupted: n.bootstrapInterruptedMarker(),
-		SaveBootstrapping: n.saveBootstrapping, MetadataClockSkew: cfg.MetadataClockSkew,
+		SaveBootstrapping: n.saveBootstrapping, Decommissioned: n.decommissionedMarker(), SaveDecommissioned: n.saveDecommissioned,
+		MetadataClockSkew: cfg.MetadataClockSkew,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if s := n.native.Load(); s != nil {
 				ch := "DOWN"
@@ -272,6 +273,9 @@ func (n *Node) newCoordinator() error {
 // start), starts the coordinator, waits for gossip to settle and creates
 // the default superuser where this node is the one to.
 func (n *Node) join() error {
+	if n.decommissionedMarker() {
+		return fmt.Errorf("cluster: %w", cluster.ErrDecommissioned)
+	}
 	if err := n.msg.Start(); err != nil {
 		return listenFailure(storageListener, n.storageListenAddr(), err)
 	}
