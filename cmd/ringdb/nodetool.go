@@ -32,7 +32,7 @@ func statusView(write func(io.Writer, admin.Status)) func(*admin.Client, []strin
 func nodetoolCmd() *cobra.Command {
 	var host, tokenFile, dataDir string
 	cmd := &cobra.Command{
-		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke|join-token|decommission|removenode|cleanup|repair",
+		Use:   "nodetool [--host IP:PORT] status|ring|info|gossipinfo|describecluster|flush|compact|drain|membership-log|revoke|join-token|decommission|removenode|assassinate|cleanup|repair",
 		Short: "Operate a node through its admin endpoint (loopback only, token protected)",
 	}
 	cmd.PersistentFlags().StringVar(&host, "host", "127.0.0.1:7199", "admin endpoint of the node")
@@ -109,6 +109,8 @@ func nodetoolCmd() *cobra.Command {
 		revokeCmd(client),
 		joinTokenCmd(client),
 		decommissionCmd(client),
+		removenodeCmd(client),
+		assassinateCmd(client),
 	)
 	return cmd
 }

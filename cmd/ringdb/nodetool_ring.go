@@ -23,3 +23,50 @@ func decommissionCmd(client func() (*admin.Client, error)) *cobra.Command {
 		},
 	}
 }
+
+// removenodeCmd is `nodetool removenode <host-id> | status | force`.
+func removenodeCmd(client func() (*admin.Client, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "removenode <host-id>|status|force",
+		Short: "Remove a dead node from the ring, re-replicating its ranges from the surviving replicas (status: the removal in progress; force: complete it without waiting for its streams)",
+		Long: "removenode removes a dead node (nodetool status shows its host id) from the ring: the replicas that gain its ranges\n" +
+			"stream them from the surviving replicas, then the node is out of the ring for good (a revoked node is removed the same\n" +
+			"way). Every node refuses to remove a node it sees alive: decommission a live node instead.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			a := map[string]any{}
+			switch args[0] {
+			case "status":
+				a["status"] = true
+			case "force":
+				a["force"] = true
+			default:
+				a["host_id"] = args[0]
+			}
+			if args[0] == "status" {
+				return c.Operation("removenode", a, func(line string) { cmd.Println(line) })
+			}
+			return runOperation(c, cmd.OutOrStdout(), "removenode", a)
+		},
+	}
+}
+
+// assassinateCmd is `nodetool assassinate <ip>`.
+func assassinateCmd(client func() (*admin.Client, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "assassinate <ip>",
+		Short: "Remove a dead node from the ring at once, without re-replicating its data (run repair afterwards)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			return runOperation(c, cmd.OutOrStdout(), "assassinate", map[string]string{"address": args[0]})
+		},
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ringdb/ringdb/internal/gossip"
@@ -53,8 +52,12 @@ func (c *Cluster) Decommission(ctx context.Context, report func(string)) error {
 	if err != nil {
 		return c.abortLeave(err)
 	}
-	if err := c.streamOut(ctx, plan, report); err != nil {
-		return c.abortLeave(err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel) // the member stops
+	defer stop()
+	if err := c.streamPlan(ctx, "Unbootstrap", plan, report, func(netip.Addr) {}); err != nil {
+		return c.abortLeave(fmt.Errorf("decommission failed, the node stays in the ring (run decommission again): %w", err))
 	}
 	return c.announceLeft(report)
 }
@@ -139,45 +142,6 @@ func unbootstrapPlan(tm *ring.TokenMetadata, sch *schema.Schema, self netip.Addr
 		}
 	}
 	return out, nil
-}
-
-// streamOut asks every receiver of plan to pull its transfers from this
-// node, all receivers at once, and reports each one's outcome.
-func (c *Cluster) streamOut(ctx context.Context, plan map[netip.Addr][]streaming.Transfer, report func(string)) error {
-	if len(plan) == 0 {
-		report("no range to stream: no other node gains data from this one")
-		return nil
-	}
-	receivers := make([]netip.Addr, 0, len(plan))
-	spans := 0
-	for ep, ts := range plan {
-		receivers = append(receivers, ep)
-		spans += len(ts)
-	}
-	slices.SortFunc(receivers, netip.Addr.Compare)
-	report(fmt.Sprintf("streaming %d spans to %d nodes (%s)", spans, len(receivers), formatAddrs(receivers)))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(c.ctx, cancel) // the member stops
-	defer stop()
-	errs := make([]error, len(receivers))
-	var wg sync.WaitGroup
-	for i, ep := range receivers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := c.clock.Now()
-			errs[i] = c.o.Streamer.Request(ctx, ep, "Unbootstrap", plan[ep])
-			if errs[i] == nil {
-				report(fmt.Sprintf("stream to %s complete: %d spans in %v", ep, len(plan[ep]), c.clock.Now().Sub(start).Round(time.Millisecond)))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("decommission: streaming failed (the node stays in the ring; run decommission again): %w", err)
-	}
-	return nil
 }
 
 // abortLeave announces NORMAL again after a failed decommission.

@@ -15,16 +15,26 @@ import (
 	"github.com/ringdb/ringdb/internal/streaming"
 )
 
-// fakeStreamer records stream requests; fail, if set, fails a request.
+// fakeStreamer records stream requests (and pulls, as requests to self);
+// fail, if set, fails a request; block makes requests wait for their
+// context.
 type fakeStreamer struct {
+	self     netip.Addr
+	block    bool
 	mu       sync.Mutex
 	requests map[netip.Addr][]streaming.Transfer
 	fail     func(peer netip.Addr) error
 }
 
-func (f *fakeStreamer) Pull(context.Context, string, []streaming.Transfer) error { return nil }
+func (f *fakeStreamer) Pull(ctx context.Context, desc string, ts []streaming.Transfer) error {
+	return f.Request(ctx, f.self, desc, ts)
+}
 
-func (f *fakeStreamer) Request(_ context.Context, peer netip.Addr, _ string, ts []streaming.Transfer) error {
+func (f *fakeStreamer) Request(ctx context.Context, peer netip.Addr, _ string, ts []streaming.Transfer) error {
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {

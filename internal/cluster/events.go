@@ -69,12 +69,13 @@ type eventContext struct {
 }
 
 // rebuildsRing reports whether e can change the ring, so the ring is
-// recomputed before reacting to it.
+// recomputed before reacting to it. An endpoint going down can: a removal
+// announced while it was still alive here applies once it is down.
 func rebuildsRing(e gossip.Event) bool {
 	switch e.Kind {
 	case gossip.EventStateChanged:
 		return ringState(e.Key)
-	case gossip.EventAlive, gossip.EventRemoved, gossip.EventJoined, gossip.EventRestarted:
+	case gossip.EventAlive, gossip.EventDead, gossip.EventRemoved, gossip.EventJoined, gossip.EventRestarted:
 		return true
 	}
 	return false
@@ -84,7 +85,7 @@ func rebuildsRing(e gossip.Event) bool {
 // from.
 func ringState(k gossip.ApplicationState) bool {
 	switch k {
-	case gossip.AppStatus, gossip.AppTokens, gossip.AppDC, gossip.AppRack:
+	case gossip.AppStatus, gossip.AppTokens, gossip.AppDC, gossip.AppRack, gossip.AppRemovals:
 		return true
 	}
 	return false

@@ -24,7 +24,8 @@ func TestRebuildsRing(t *testing.T) {
 		{gossip.Event{Kind: gossip.EventRemoved}, true},
 		{gossip.Event{Kind: gossip.EventJoined}, true},
 		{gossip.Event{Kind: gossip.EventRestarted}, true},
-		{gossip.Event{Kind: gossip.EventDead}, false},
+		{gossip.Event{Kind: gossip.EventDead}, true}, // a removal may now apply
+		{gossip.Event{Kind: gossip.EventStateChanged, Key: gossip.AppRemovals}, true},
 		{gossip.Event{Kind: gossip.EventClusterMismatch}, false},
 		{gossip.Event{Kind: gossip.EventRejected}, false},
 		{gossip.Event{Kind: gossip.EventForged}, false},

@@ -82,6 +82,18 @@ type Cluster struct {
 	// removenode); left is set once this node announced LEFT.
 	opMu sync.Mutex
 	left atomic.Bool
+
+	// removalMu guards removals (the REMOVALS this node gossips) and
+	// removal (the one it coordinates).
+	removalMu sync.Mutex
+	removals  []removalEntry
+	removal   *removalJob
+	// removed are the host ids removed from the ring (persisted through
+	// Options.SaveRemoved, loaded from Options.RemovedHostIDs).
+	removedMu sync.Mutex
+	removed   map[[16]byte]bool
+	// removalRefused are the refusals already logged (guarded by ringMu).
+	removalRefused map[string]bool
 }
 
 // New creates the member; call Start.
@@ -93,8 +105,12 @@ func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
 	o = o.withDefaults()
 	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
 		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now(),
+		removed: map[[16]byte]bool{}, removalRefused: map[string]bool{},
 		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, bindings: newBindings(), events: eventQueue{wake: make(chan struct{}, 1)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	for _, id := range o.RemovedHostIDs {
+		c.removed[id] = true
+	}
 	if err := c.loadSavedPeers(); err != nil {
 		c.cancel()
 		return nil, fmt.Errorf("cluster: load saved ring members: %w", err)

@@ -100,6 +100,11 @@ type Options struct {
 	// SaveDecommissioned persists that this node was decommissioned,
 	// before it announces LEFT. Nil: not saved.
 	SaveDecommissioned func() error
+	// RemovedHostIDs are the host ids removed from the ring on earlier runs
+	// (nodetool removenode): they stay out of the ring.
+	RemovedHostIDs [][16]byte
+	// SaveRemoved persists a host id removed from the ring. Nil: not saved.
+	SaveRemoved func(hostID [16]byte) error
 	// RingDelay is how long a range movement (decommission, removenode)
 	// waits after announcing itself for every node to see it before it
 	// streams (Cassandra's RING_DELAY). Default 5 gossip rounds.

@@ -171,7 +171,11 @@ func (c *Cluster) rebuildRing() *ring.TokenMetadata {
 	}
 	snap := c.gossip.Snapshot()
 	c.withoutRevoked(snap) // as if LEFT
+	leaving := c.applyRemovals(snap, prev)
 	tm, refused := buildRing(snap, incumbent, c.maxTokens())
+	for _, ep := range leaving {
+		tm = tm.WithLeaving(ep)
+	}
 	c.ring.Store(tm)
 	c.rebuilds.Add(1)
 	newly := c.noteRefused(refused)

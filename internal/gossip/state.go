@@ -44,6 +44,11 @@ const (
 	// every value the node gossips about itself (Config.Signer,
 	// Config.Verifier).
 	AppCert
+	// AppRemovals is ringdb's: the removals this node coordinates
+	// (nodetool removenode), ";"-separated "removing,<host id>" and
+	// "removed,<host id>,<expire ms>" entries. A node cannot sign a dead
+	// node's state, so it announces the removal on its own.
+	AppRemovals
 
 	numKnownAppStates
 )
@@ -66,6 +71,7 @@ var appStateNames = [...]string{
 	AppInternalAddressAndPort: "INTERNAL_ADDRESS_AND_PORT",
 	AppAuthVersion:            "AUTH_VERSION",
 	AppCert:                   "CERT",
+	AppRemovals:               "REMOVALS",
 }
 
 // String returns Cassandra's name for the state, e.g. "STATUS".

@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/ringdb/ringdb/internal/admin"
+	"github.com/ringdb/ringdb/internal/cluster"
 )
 
 // metaDecommissioned marks a node that left the ring by decommission: it
@@ -27,9 +31,96 @@ func (n *Node) saveDecommissioned() error {
 	return n.engine.Flush()
 }
 
+// metaRemovedPrefix prefixes the metadata keys of the host ids removed
+// from the ring (nodetool removenode).
+const metaRemovedPrefix = "removed/"
+
+// removedHostIDs returns the host ids removed from the ring on earlier runs.
+func (n *Node) removedHostIDs() [][16]byte {
+	var out [][16]byte
+	_ = n.engine.ListMeta(metaRemovedPrefix, func(key string, _ []byte) bool {
+		if id, ok := cluster.ParseHostID(strings.TrimPrefix(key, metaRemovedPrefix)); ok {
+			out = append(out, id)
+		}
+		return true
+	})
+	return out
+}
+
+// saveRemoved persists a host id removed from the ring.
+func (n *Node) saveRemoved(id [16]byte) error {
+	return n.engine.SetMeta(metaRemovedPrefix+hex.EncodeToString(id[:]), []byte{1})
+}
+
 // ringOperations adds the ring lifecycle operations to ops.
 func (n *Node) ringOperations(ops map[string]admin.OperationFactory) {
 	ops["decommission"] = noArgs(n.decommission)
+	ops["removenode"] = n.removenode
+	ops["assassinate"] = n.assassinate
+}
+
+// RemoveNodeArgs are the arguments of the removenode operation: a host
+// id, or Status or Force.
+type RemoveNodeArgs struct {
+	HostID string `json:"host_id,omitempty"`
+	Status bool   `json:"status,omitempty"`
+	Force  bool   `json:"force,omitempty"`
+}
+
+// removenode is nodetool removenode <host-id> | status | force.
+func (n *Node) removenode(raw json.RawMessage) (admin.Operation, error) {
+	var a RemoveNodeArgs
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("removenode: %w", err)
+	}
+	switch {
+	case a.Status:
+		return func(_ context.Context, report func(string)) error {
+			report(n.cluster.RemovalStatus())
+			return nil
+		}, nil
+	case a.Force:
+		return func(_ context.Context, report func(string)) error {
+			if err := n.cluster.ForceRemoval(); err != nil {
+				return err
+			}
+			report("RemovalStatus: forcing the removal in progress to complete")
+			return nil
+		}, nil
+	}
+	id, ok := cluster.ParseHostID(a.HostID)
+	if !ok {
+		return nil, fmt.Errorf("removenode: %q is not a host id (nodetool status shows them)", a.HostID)
+	}
+	return func(ctx context.Context, report func(string)) error {
+		return n.cluster.RemoveNode(ctx, id, true, report)
+	}, nil
+}
+
+// AssassinateArgs are the arguments of the assassinate operation.
+type AssassinateArgs struct {
+	Address string `json:"address"`
+}
+
+// assassinate is nodetool assassinate <ip>: the dead node at ip is
+// removed from the ring at once, without re-replicating its data.
+func (n *Node) assassinate(raw json.RawMessage) (admin.Operation, error) {
+	var a AssassinateArgs
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("assassinate: %w", err)
+	}
+	ip, err := netip.ParseAddr(a.Address)
+	if err != nil {
+		return nil, fmt.Errorf("assassinate: %q is not an IP address", a.Address)
+	}
+	return func(ctx context.Context, report func(string)) error {
+		id, ok := n.cluster.HostIDAt(ip.Unmap())
+		if !ok {
+			return fmt.Errorf("assassinate: no node with a host id is known at %s", ip)
+		}
+		report("assassinating " + ip.String() + ": removed without re-replicating its data (run repair afterwards)")
+		return n.cluster.RemoveNode(ctx, id, false, report)
+	}, nil
 }
 
 // noArgs is the factory of an operation that takes no arguments.
