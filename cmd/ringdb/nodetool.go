@@ -111,6 +111,7 @@ func nodetoolCmd() *cobra.Command {
 		decommissionCmd(client),
 		removenodeCmd(client),
 		assassinateCmd(client),
+		cleanupCmd(client),
 	)
 	return cmd
 }

@@ -70,3 +70,23 @@ func assassinateCmd(client func() (*admin.Client, error)) *cobra.Command {
 		},
 	}
 }
+
+// cleanupCmd is `nodetool cleanup [keyspace [table...]]`.
+func cleanupCmd(client func() (*admin.Client, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cleanup [keyspace [table...]]",
+		Short: "Delete the data of token ranges this node no longer replicates (after nodes joined)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			a := map[string]any{}
+			if len(args) > 0 {
+				a["keyspace"] = args[0]
+				a["tables"] = args[1:]
+			}
+			return runOperation(c, cmd.OutOrStdout(), "cleanup", a)
+		},
+	}
+}

@@ -88,9 +88,10 @@ func ownerOf(tokens []int64, owners map[int64]string, tok int64) string {
 
 // TestBootstrapStreamsData: 3 nodes at RF=1 hold 50,000 rows (and
 // deletions); a 4th node bootstraps, streaming the ranges it takes over.
-// Every row is readable at ONE afterwards, deleted rows stay deleted, the
-// new node owns about a quarter of the ring and holds its rows itself
-// (read through it alone with the other three killed).
+// Every row is readable at ONE afterwards (and after nodetool cleanup on
+// the old nodes), deleted rows stay deleted, the new node owns about a
+// quarter of the ring and holds its rows itself (read through it alone with
+// the other three killed).
 func TestBootstrapStreamsData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
@@ -166,6 +167,13 @@ func TestBootstrapStreamsData(t *testing.T) {
 			}
 			return nil
 		})
+	}
+	checkRows(all, func(int) bool { return true })
+	// The old nodes drop what node 4 took over; nothing they own goes.
+	for _, a := range addrs[:3] {
+		if out, err := c.nodetool(a, "cleanup"); err != nil || !strings.Contains(out, "cleaned up ks.t") {
+			t.Fatalf("nodetool cleanup on %s: %v\n%s", a, err, out)
+		}
 	}
 	checkRows(all, func(int) bool { return true })
 

@@ -57,6 +57,30 @@ func (n *Node) ringOperations(ops map[string]admin.OperationFactory) {
 	ops["decommission"] = noArgs(n.decommission)
 	ops["removenode"] = n.removenode
 	ops["assassinate"] = n.assassinate
+	ops["cleanup"] = n.cleanup
+}
+
+// CleanupArgs are the arguments of the cleanup operation: a keyspace (all
+// user keyspaces when empty) and tables of it (all when empty).
+type CleanupArgs struct {
+	Keyspace string   `json:"keyspace,omitempty"`
+	Tables   []string `json:"tables,omitempty"`
+}
+
+// cleanup is nodetool cleanup [keyspace [table...]].
+func (n *Node) cleanup(raw json.RawMessage) (admin.Operation, error) {
+	var a CleanupArgs
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, fmt.Errorf("cleanup: %w", err)
+		}
+	}
+	if a.Keyspace == "" && len(a.Tables) > 0 {
+		return nil, errors.New("cleanup: tables given without their keyspace")
+	}
+	return func(ctx context.Context, report func(string)) error {
+		return n.cluster.Cleanup(ctx, a.Keyspace, a.Tables, report)
+	}, nil
 }
 
 // RemoveNodeArgs are the arguments of the removenode operation: a host
