@@ -71,6 +71,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			set("log-level", func() { final.LogLevel = cfg.LogLevel })
 			set("hinted-handoff-enabled", func() { final.HintedHandoffEnabled = &hints })
 			set("auto-bootstrap", func() { final.AutoBootstrap = &autoBootstrap })
+			set("replace-address", func() { final.ReplaceAddress = cfg.ReplaceAddress })
 			if fl.Changed("stream-throughput-outbound") {
 				v, err := config.ParseMiBPerSec(throughput)
 				if err != nil {
@@ -144,6 +145,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&hints, "hinted-handoff-enabled", true, "store hints for replicas that are down or time out (hinted_handoff_enabled)")
+	f.StringVar(&cfg.ReplaceAddress, "replace-address", "", "on first start, take the tokens of the dead node at this address and stream its data from the other replicas (replace_address_first_boot)")
 	f.BoolVar(&autoBootstrap, "auto-bootstrap", true, "stream the ranges this node takes over from the current replicas before it joins (auto_bootstrap); false only for the first nodes of a new cluster")
 	f.StringVar(&throughput, "stream-throughput-outbound", "24", "MiB/s this node streams to all receivers together, 0 for unthrottled (stream_throughput_outbound)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarking)")

@@ -211,3 +211,8 @@ func codeOf(err error) int32 {
 	}
 	return -1
 }
+
+// execRingdb is the ringdb binary with args, not started.
+func execRingdb(t *testing.T, args ...string) *exec.Cmd {
+	return exec.Command(ringdbBinary(t), args...)
+}

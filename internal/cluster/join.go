@@ -27,14 +27,27 @@ func (c *Cluster) Start() error {
 	}
 	c.announceLocalState()
 	c.gossip.Start()
-	tokens, joining, err := c.chooseTokens()
+	replacing := c.replaces()
+	var tokens []int64
+	var joining bool
+	var err error
+	if replacing {
+		tokens, err = c.replaceTokens()
+	} else {
+		tokens, joining, err = c.chooseTokens()
+	}
 	if err != nil {
 		return err
 	}
 	c.tokens = tokens
 	c.gossip.SetLocalState(gossip.AppTokens, formatTokens(tokens))
 	bootstrap := c.o.Streamer != nil && c.o.AutoBootstrap && (joining || c.o.BootstrapInterrupted)
-	if joining || bootstrap {
+	switch {
+	case replacing:
+		if err := c.replace(); err != nil {
+			return err
+		}
+	case joining || bootstrap:
 		if err := c.join(tokens, bootstrap); err != nil {
 			return err
 		}

@@ -100,6 +100,10 @@ type Options struct {
 	// SaveDecommissioned persists that this node was decommissioned,
 	// before it announces LEFT. Nil: not saved.
 	SaveDecommissioned func() error
+	// ReplaceAddress is replace_address_first_boot: on a first start (no
+	// Tokens, or an interrupted bootstrap), this node takes the place of
+	// the dead member at this address (replace.go). Zero: none.
+	ReplaceAddress netip.Addr
 	// RemovedHostIDs are the host ids removed from the ring on earlier runs
 	// (nodetool removenode): they stay out of the ring.
 	RemovedHostIDs [][16]byte

@@ -402,7 +402,8 @@ func (c *Cluster) isRemoved(id [16]byte) bool {
 // removals that members announce: an endpoint whose host id was removed
 // (announced now, or remembered from before) is deleted from snap; the
 // endpoints being removed are returned, for the ring to mark them leaving.
-// Only ring members of prev (or this node) remove nodes, and a removal of
+// Only ring members of prev (or this node) remove nodes, or a node that
+// claims exactly the removed node's tokens (it replaced it), and a removal of
 // this node or of an endpoint this node sees alive is refused (logged and
 // audited once per announcer and host id). The caller holds ringMu.
 func (c *Cluster) applyRemovals(snap map[netip.Addr]gossip.EndpointState, prev *ring.TokenMetadata) []netip.Addr {
@@ -416,14 +417,18 @@ func (c *Cluster) applyRemovals(snap map[netip.Addr]gossip.EndpointState, prev *
 	for _, owner := range sortedEndpoints(snap) {
 		st := snap[owner]
 		v, _ := st.Get(gossip.AppRemovals)
-		if v == "" || (owner != c.o.Self && !prev.IsMember(owner)) {
+		if v == "" {
 			continue
 		}
+		member := owner == c.o.Self || prev.IsMember(owner)
 		for _, e := range parseRemovals(v) {
 			if c.isRemoved(e.hostID) {
 				continue
 			}
 			ep, known := byID[e.hostID]
+			if !member && !(known && e.done && replacesTokens(&st, snap[ep])) {
+				continue // only members, or a node taking over the removed one's tokens (replace), remove nodes
+			}
 			if known && (ep == c.o.Self || snap[ep].Alive) {
 				c.refuseRemoval(owner, e.hostID, ep)
 				continue
@@ -445,6 +450,17 @@ func (c *Cluster) applyRemovals(snap map[netip.Addr]gossip.EndpointState, prev *
 		}
 	}
 	return leaving
+}
+
+// replacesTokens reports whether st claims exactly the tokens that
+// replaced gossips: a replacement removing the node it replaced.
+func replacesTokens(st *gossip.EndpointState, replaced gossip.EndpointState) bool {
+	a, _ := st.Get(gossip.AppTokens)
+	b, _ := replaced.Get(gossip.AppTokens)
+	x, y := parseTokens(a), parseTokens(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return len(x) > 0 && slices.Equal(x, y)
 }
 
 // refuseRemoval logs and audits, once, a removal of a live endpoint (or

@@ -84,7 +84,44 @@ func buildRing(states map[netip.Addr]gossip.EndpointState, incumbent func(netip.
 		}
 		tm = next
 	}
+	for _, ep := range eps {
+		st := states[ep]
+		if status, ok := st.Status(); ok && status.Kind == gossip.StatusBootReplace {
+			next, err := withReplacement(tm, states, ep, &st, status)
+			if err != nil {
+				refused = append(refused, refusedTokens{ep: ep, err: err, takeover: true})
+				continue
+			}
+			tm = next
+		}
+	}
 	return tm, refused
+}
+
+// withReplacement returns tm with ep (gossiping st, STATUS BOOT_REPLACE)
+// bootstrapping in place of the member it names, or why it may not: the
+// replaced endpoint must be a member that this node sees down, and ep must
+// claim exactly its tokens.
+func withReplacement(tm *ring.TokenMetadata, states map[netip.Addr]gossip.EndpointState, ep netip.Addr, st *gossip.EndpointState, status gossip.Status) (*ring.TokenMetadata, error) {
+	x, err := netip.ParseAddr(status.Replaces)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("replacement of %q refused: not an address", status.Replaces)
+	case !tm.IsMember(x.Unmap()):
+		return nil, fmt.Errorf("replacement of %s refused: not a ring member", x)
+	case states[x.Unmap()].Alive:
+		return nil, fmt.Errorf("replacement of %s refused: it is alive", x)
+	}
+	x = x.Unmap()
+	tv, _ := st.Get(gossip.AppTokens)
+	toks := parseTokens(tv)
+	slices.Sort(toks)
+	if !slices.Equal(toks, tm.Tokens(x)) {
+		return nil, fmt.Errorf("replacement of %s refused: it must claim exactly the replaced node's tokens", x)
+	}
+	dc, _ := st.Get(gossip.AppDC)
+	rack, _ := st.Get(gossip.AppRack)
+	return tm.WithReplacing(ep, x, dc, rack)
 }
 
 // ringTokens returns the tokens st gossips when its STATUS puts the

@@ -120,6 +120,12 @@ type Config struct {
 	// bytes per second this node streams to all receivers together.
 	// Written as a number or as "24MiB/s". Default 24; 0 means unthrottled.
 	StreamThroughputOutbound *MiBPerSec `yaml:"stream_throughput_outbound"`
+	// ReplaceAddress is replace_address_first_boot: on its first start
+	// (no tokens saved yet), this node takes the tokens of the dead ring
+	// member at this address and streams its data from the other replicas
+	// before it announces NORMAL; the replaced node is then removed from
+	// the ring. Ignored once the node has joined. Empty: no replacement.
+	ReplaceAddress string `yaml:"replace_address_first_boot"`
 }
 
 // MiBPerSec is a throughput in MiB/s, read from YAML as a number or as
@@ -321,6 +327,13 @@ func (c *Config) Validate() error {
 	for _, s := range c.Seeds {
 		if _, err := netip.ParseAddr(s); err != nil {
 			bad("seeds", "%q is not an IP address", s)
+		}
+	}
+	if c.ReplaceAddress != "" {
+		if a, err := netip.ParseAddr(c.ReplaceAddress); err != nil {
+			bad("replace_address_first_boot", "%q is not an IP address", c.ReplaceAddress)
+		} else if c.ListenAddress == c.ReplaceAddress || a.String() == c.ListenAddress {
+			bad("replace_address_first_boot", "%s is this node's own listen address: replacing a node at the same address is not supported yet; give the replacement another address", c.ReplaceAddress)
 		}
 	}
 	if c.NumTokens < 1 || c.NumTokens > 256 {

@@ -548,6 +548,7 @@ func TestStatusHelpers(t *testing.T) {
 		{ShutdownStatus(), Status{Kind: StatusShutdown}},
 		{RemovingStatus("h1"), Status{Kind: StatusRemoving, HostID: "h1"}},
 		{RemovedStatus("h1", 9), Status{Kind: StatusRemoved, HostID: "h1", ExpireTime: 9}},
+		{BootReplaceStatus("127.0.0.4"), Status{Kind: StatusBootReplace, Replaces: "127.0.0.4"}},
 	}
 	for _, c := range cases {
 		got, err := ParseStatus(c.v)
@@ -558,7 +559,7 @@ func TestStatusHelpers(t *testing.T) {
 	if ShutdownStatus() != "shutdown,true" || NormalStatus(42) != "NORMAL,42" || BootStatus(1) != "BOOT,1" {
 		t.Error("status spelling differs from Cassandra's")
 	}
-	for _, bad := range []string{"", "NORMAL", "NORMAL,x", "LEFT,1", "removed,h"} {
+	for _, bad := range []string{"", "NORMAL", "NORMAL,x", "LEFT,1", "removed,h", "BOOT_REPLACE", "BOOT_REPLACE,"} {
 		if _, err := ParseStatus(bad); err == nil {
 			t.Errorf("ParseStatus(%q) accepted", bad)
 		}

@@ -8,14 +8,17 @@ import (
 
 // Status kinds, spelled as Cassandra gossips them in the STATUS state.
 const (
-	StatusBoot      = "BOOT"
-	StatusNormal    = "NORMAL"
-	StatusLeaving   = "LEAVING"
-	StatusLeft      = "LEFT"
-	StatusShutdown  = "shutdown"
-	StatusRemoving  = "removing"
-	StatusRemoved   = "removed"
-	StatusHibernate = "hibernate"
+	StatusBoot = "BOOT"
+	// StatusBootReplace is a node bootstrapping in place of a dead one
+	// (replace_address): "BOOT_REPLACE,<address of the replaced node>".
+	StatusBootReplace = "BOOT_REPLACE"
+	StatusNormal      = "NORMAL"
+	StatusLeaving     = "LEAVING"
+	StatusLeft        = "LEFT"
+	StatusShutdown    = "shutdown"
+	StatusRemoving    = "removing"
+	StatusRemoved     = "removed"
+	StatusHibernate   = "hibernate"
 )
 
 // Status is a parsed STATUS value.
@@ -26,10 +29,15 @@ type Status struct {
 	Token int64
 	// HostID is the host being removed, for removing and removed.
 	HostID string
+	// Replaces is the address of the node being replaced, for BOOT_REPLACE.
+	Replaces string
 	// ExpireTime is, for LEFT and removed, when peers may forget the
 	// endpoint, in milliseconds since the epoch.
 	ExpireTime int64
 }
+
+// BootReplaceStatus returns "BOOT_REPLACE,<address>".
+func BootReplaceStatus(replaced string) string { return StatusBootReplace + "," + replaced }
 
 // BootStatus returns "BOOT,<token>".
 func BootStatus(token int64) string { return StatusBoot + "," + strconv.FormatInt(token, 10) }
@@ -82,6 +90,11 @@ func ParseStatus(v string) (Status, error) {
 		if st.Token, err = strconv.ParseInt(parts[1], 10, 64); err == nil {
 			st.ExpireTime, err = strconv.ParseInt(parts[2], 10, 64)
 		}
+	case StatusBootReplace:
+		if len(parts) < 2 || parts[1] == "" {
+			return Status{}, ErrBadStatus
+		}
+		st.Replaces = parts[1]
 	case StatusRemoving:
 		if len(parts) < 2 {
 			return Status{}, ErrBadStatus

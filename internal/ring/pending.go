@@ -13,13 +13,15 @@ import (
 //
 // As Cassandra's PendingRangeCalculatorService does, each movement is
 // considered alone: a bootstrapping endpoint is pending for t when it
-// would be a natural replica of t on the current ring plus itself; when an
+// would be a natural replica of t on the current ring plus itself; a
+// replacement is pending for t when the endpoint it replaces is a natural
+// replica of t; when an
 // endpoint leaves, the endpoints that replicate t on the ring without it
 // but not on the current ring are pending for t. The result is sorted by
 // address and nil when there is no pending endpoint for t. LocalStrategy
 // never has pending endpoints.
 func PendingEndpoints(s ReplicationStrategy, tm *TokenMetadata, t Token) []netip.Addr {
-	if len(tm.pending) == 0 && len(tm.leaving) == 0 {
+	if len(tm.pending) == 0 && len(tm.leaving) == 0 && len(tm.replacements) == 0 {
 		return nil
 	}
 	if _, ok := s.(*LocalStrategy); ok {
@@ -32,8 +34,13 @@ func PendingEndpoints(s ReplicationStrategy, tm *TokenMetadata, t Token) []netip
 			out = append(out, ep)
 		}
 	}
-	if len(tm.leaving) > 0 {
+	if len(tm.leaving) > 0 || len(tm.replacements) > 0 {
 		current := s.NaturalEndpoints(tm, t)
+		for _, r := range tm.replacements {
+			if slices.Contains(current, r.replaces) && !slices.Contains(out, r.addr) {
+				out = append(out, r.addr)
+			}
+		}
 		for k := range tm.leaving {
 			for _, ep := range s.NaturalEndpoints(tm.departureOf(k), t) {
 				if !slices.Contains(current, ep) && !slices.Contains(out, ep) {
@@ -85,13 +92,23 @@ func (tm *TokenMetadata) Departure(ep netip.Addr) *TokenMetadata {
 // PendingRanges returns the ranges bootstrapping endpoint ep will replicate
 // under strategy s once it joins (what it must stream before becoming
 // NORMAL), ordered by end token; nil when ep is not pending. The ranges are
-// those of the ring with ep joined, so adjacent ones are not merged.
+// those of the ring with ep joined, so adjacent ones are not merged. For a
+// replacement they are the ranges the replaced endpoint replicates.
 func PendingRanges(s ReplicationStrategy, tm *TokenMetadata, ep netip.Addr) []Range {
-	i, ok := tm.pendingIndex[ep]
-	if !ok {
+	if _, ok := s.(*LocalStrategy); ok {
 		return nil
 	}
-	if _, ok := s.(*LocalStrategy); ok {
+	if replaced := tm.Replaces(ep); replaced.IsValid() {
+		var out []Range
+		for _, r := range tm.AllRanges() {
+			if slices.Contains(s.NaturalEndpoints(tm, r.End), replaced) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	i, ok := tm.pendingIndex[ep]
+	if !ok {
 		return nil
 	}
 	f := tm.futureWith(int(i))

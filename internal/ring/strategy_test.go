@@ -514,3 +514,43 @@ func TestPendingEndpointsOfALeavingEndpoint(t *testing.T) {
 		t.Error("an unknown endpoint cannot leave")
 	}
 }
+
+func TestReplacementIsPendingForTheReplacedRanges(t *testing.T) {
+	tm := abcRing(t) // 0:A 100:B 200:C 300:A 400:B
+	s := NewSimpleStrategy(2)
+	r, err := tm.WithReplacing(epD, epC, "dc1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.IsPending(epD) || r.IsMember(epD) || r.Replaces(epD) != epC || !slices.Equal(r.Tokens(epD), []Token{200}) {
+		t.Fatalf("replacement state: pending %v replaces %v tokens %v", r.IsPending(epD), r.Replaces(epD), r.Tokens(epD))
+	}
+	if !slices.Contains(r.PendingEndpointList(), epD) {
+		t.Error("replacement not listed as pending")
+	}
+	for _, tok := range []Token{50, 150, 250, 350} {
+		natural := s.NaturalEndpoints(r, tok)
+		want := slices.Contains(natural, epC)
+		if got := slices.Contains(PendingEndpoints(s, r, tok), epD); got != want {
+			t.Errorf("token %d: D pending %v, C natural %v", tok, got, want)
+		}
+		if slices.Contains(natural, epD) {
+			t.Errorf("token %d: a replacement is read from before it is NORMAL", tok)
+		}
+	}
+	// C replicates (0,100] (B, C) and (100,200] (C, A).
+	if got, want := PendingRanges(s, r, epD), []Range{{0, 100}, {100, 200}}; !slices.Equal(got, want) {
+		t.Errorf("PendingRanges = %v, want %v", got, want)
+	}
+	if l := r.WithLeaving(epA); l.Replaces(epD) != epC {
+		t.Error("WithLeaving dropped the replacement")
+	}
+	for _, bad := range [][2]netip.Addr{{epD, epD}, {epA, epB}, {addr("10.0.0.9"), addr("10.0.0.8")}} {
+		if _, err := tm.WithReplacing(bad[0], bad[1], "dc1", "r1"); err == nil {
+			t.Errorf("WithReplacing(%s, %s) accepted", bad[0], bad[1])
+		}
+	}
+	if _, err := r.WithReplacing(addr("10.0.0.9"), epC, "dc1", "r1"); err == nil {
+		t.Error("two replacements of one endpoint")
+	}
+}

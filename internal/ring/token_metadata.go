@@ -48,6 +48,10 @@ type TokenMetadata struct {
 	// departures[k] is built lazily: this ring without leaving[k].
 	leaving    []int32
 	departures []future
+	// replacements are the endpoints bootstrapping in place of a dead
+	// NORMAL endpoint (replace_address), by address; their tokens are the
+	// replaced endpoint's.
+	replacements []endpointInfo
 }
 
 type future struct {
@@ -63,6 +67,8 @@ type endpointInfo struct {
 	dcIdx   int32   // index into TokenMetadata.dcNames (NORMAL endpoints only)
 	rackIdx int32   // global index of the (dc, rack) pair (NORMAL endpoints only)
 	leaving bool    // a NORMAL endpoint leaving the ring
+	// replaces is, for a replacement, the NORMAL endpoint it replaces.
+	replaces netip.Addr
 }
 
 // NewTokenMetadata returns an empty ring: no endpoints, no tokens.
@@ -177,6 +183,7 @@ func (tm *TokenMetadata) WithLeaving(ep netip.Addr) *TokenMetadata {
 	if err != nil {
 		panic(err) // same tokens as tm
 	}
+	out.replacements = slices.Clone(tm.replacements)
 	return out
 }
 
@@ -372,13 +379,17 @@ func (tm *TokenMetadata) Endpoints() []netip.Addr {
 	return out
 }
 
-// PendingEndpointList returns the bootstrapping (BOOT) endpoints, sorted by
-// address.
+// PendingEndpointList returns the bootstrapping (BOOT) endpoints and the
+// replacements, sorted by address.
 func (tm *TokenMetadata) PendingEndpointList() []netip.Addr {
-	out := make([]netip.Addr, len(tm.pending))
-	for i, e := range tm.pending {
-		out[i] = e.addr
+	out := make([]netip.Addr, 0, len(tm.pending)+len(tm.replacements))
+	for _, e := range tm.pending {
+		out = append(out, e.addr)
 	}
+	for _, e := range tm.replacements {
+		out = append(out, e.addr)
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
 	return out
 }
 
@@ -388,10 +399,56 @@ func (tm *TokenMetadata) IsMember(ep netip.Addr) bool {
 	return ok
 }
 
-// IsPending reports whether ep is a bootstrapping (BOOT) endpoint.
+// IsPending reports whether ep is a bootstrapping (BOOT) endpoint, or
+// one replacing a dead endpoint.
 func (tm *TokenMetadata) IsPending(ep netip.Addr) bool {
 	_, ok := tm.pendingIndex[ep]
-	return ok
+	return ok || tm.Replaces(ep).IsValid()
+}
+
+// Replaces returns the NORMAL endpoint that replacement ep replaces, or
+// the zero Addr when ep is not a replacement.
+func (tm *TokenMetadata) Replaces(ep netip.Addr) netip.Addr {
+	for _, r := range tm.replacements {
+		if r.addr == ep {
+			return r.replaces
+		}
+	}
+	return netip.Addr{}
+}
+
+// WithReplacing returns a snapshot in which ep bootstraps in place of the
+// NORMAL endpoint replaced (Cassandra's replace_address): ep takes the
+// replaced endpoint's tokens once it is NORMAL; until then it is a
+// pending replica of every range the replaced endpoint replicates
+// (PendingEndpoints, PendingRanges) and the replaced endpoint stays in
+// the ring. It returns an error when replaced is not a NORMAL endpoint, ep
+// is one, or either already takes part in a replacement. WithEndpoint,
+// WithPending and WithoutEndpoint drop replacements (WithLeaving keeps
+// them): add replacements last.
+func (tm *TokenMetadata) WithReplacing(ep, replaced netip.Addr, dc, rack string) (*TokenMetadata, error) {
+	i, ok := tm.epIndex[replaced]
+	switch {
+	case !ep.IsValid() || ep == replaced:
+		return nil, fmt.Errorf("ring: %s cannot replace %s", ep, replaced)
+	case !ok:
+		return nil, fmt.Errorf("ring: %s replaces %s, which is not a ring member", ep, replaced)
+	case tm.IsMember(ep) || tm.IsPending(ep):
+		return nil, fmt.Errorf("ring: %s is already in the ring", ep)
+	}
+	for _, r := range tm.replacements {
+		if r.replaces == replaced {
+			return nil, fmt.Errorf("ring: %s is already being replaced by %s", replaced, r.addr)
+		}
+	}
+	out, err := build(slices.Clone(tm.eps), slices.Clone(tm.pending))
+	if err != nil {
+		return nil, err
+	}
+	out.replacements = append(slices.Clone(tm.replacements), endpointInfo{addr: ep, dc: dc, rack: rack,
+		tokens: slices.Clone(tm.eps[i].tokens), replaces: replaced, dcIdx: -1, rackIdx: -1})
+	slices.SortFunc(out.replacements, func(a, b endpointInfo) int { return a.addr.Compare(b.addr) })
+	return out, nil
 }
 
 func (tm *TokenMetadata) info(ep netip.Addr) *endpointInfo {
@@ -400,6 +457,11 @@ func (tm *TokenMetadata) info(ep netip.Addr) *endpointInfo {
 	}
 	if i, ok := tm.pendingIndex[ep]; ok {
 		return &tm.pending[i]
+	}
+	for i := range tm.replacements {
+		if tm.replacements[i].addr == ep {
+			return &tm.replacements[i]
+		}
 	}
 	return nil
 }

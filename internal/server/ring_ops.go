@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringdb/ringdb/internal/admin"
 	"github.com/ringdb/ringdb/internal/cluster"
+	"github.com/ringdb/ringdb/internal/config"
 )
 
 // metaDecommissioned marks a node that left the ring by decommission: it
@@ -50,6 +51,15 @@ func (n *Node) removedHostIDs() [][16]byte {
 // saveRemoved persists a host id removed from the ring.
 func (n *Node) saveRemoved(id [16]byte) error {
 	return n.engine.SetMeta(metaRemovedPrefix+hex.EncodeToString(id[:]), []byte{1})
+}
+
+// replaceAddress is replace_address_first_boot (validated), or zero.
+func replaceAddress(cfg config.Config) netip.Addr {
+	a, err := netip.ParseAddr(cfg.ReplaceAddress)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
 }
 
 // ringOperations adds the ring lifecycle operations to ops.

@@ -204,7 +204,7 @@ func (n *Node) newCluster() error {
 		SaveTokens: n.saveTokens, Roles: n.roleSync,
 		Streamer: n.stream, AutoBootstrap: cfg.Bootstraps(), BootstrapInterrupted: n.bootstrapInterruptedMarker(),
 		SaveBootstrapping: n.saveBootstrapping, Decommissioned: n.decommissionedMarker(), SaveDecommissioned: n.saveDecommissioned,
-		RemovedHostIDs: n.removedHostIDs(), SaveRemoved: n.saveRemoved,
+		RemovedHostIDs: n.removedHostIDs(), SaveRemoved: n.saveRemoved, ReplaceAddress: replaceAddress(cfg),
 		MetadataClockSkew: cfg.MetadataClockSkew,
 		OnStatus: func(up bool, ap netip.AddrPort) {
 			if s := n.native.Load(); s != nil {
