@@ -18,7 +18,11 @@
 //     is refused and audited).
 //   - revoked.go: Revoked, a node whose certificate was revoked leaving
 //     the ring (excluded from the ring built from gossip, dropped from
-//     gossip, REMOVED_NODE, audited) until removenode exists.
+//     gossip, REMOVED_NODE, audited); removenode re-replicates its data.
+//   - decommission.go, removal.go, replace.go, cleanup.go: the range
+//     movements an operator starts (nodetool decommission, removenode,
+//     assassinate, --replace-address, cleanup), with the plans of what
+//     streams where as pure functions; bootstrap.go and join.go the join.
 //   - bindings.go: the identity binding (address ↔ host id ↔
 //     certificate) checked on verified gossip (gossip.Binder) and saved
 //     with the ring members.

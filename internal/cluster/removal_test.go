@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"math/big"
 	"net/netip"
 	"slices"
 	"strings"
@@ -202,5 +203,39 @@ func TestRemoveNodeForce(t *testing.T) {
 	}
 	if err := n.c.ForceRemoval(); err == nil {
 		t.Error("force with no removal in process")
+	}
+}
+
+// A revoked node left the ring without its data being re-replicated:
+// removenode of its host id streams its ranges to the replicas that gained
+// them, although gossip forgot the node.
+func TestRemoveNodeOfARevokedNode(t *testing.T) {
+	h := newHarness(t)
+	st := &fakeStreamer{}
+	var saved [][16]byte
+	n := removalNode(t, h, st, &saved)
+	n.g.put(addr(4), peerState(4, true, "", "")) // alive until revoked
+	n.c.rebuildRing()
+	if !n.c.Revoked(addr(4), big.NewInt(44)) {
+		t.Fatal("not revoked")
+	}
+	if n.c.rebuildRing().IsMember(addr(4)) {
+		t.Fatal("revoked node still in the ring")
+	}
+	if err := runDriven(t, h, "removenode", func() error { return n.c.RemoveNode(context.Background(), hostID(4), true, func(string) {}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.requests) == 0 {
+		t.Fatal("nothing re-replicated for the revoked node")
+	}
+	for ep, ts := range st.requests {
+		for _, tr := range ts {
+			if tr.Peer == addr(4) || tr.Peer == ep {
+				t.Errorf("%s streams from %s", ep, tr.Peer)
+			}
+		}
+	}
+	if len(saved) != 1 || saved[0] != hostID(4) {
+		t.Fatalf("saved %v", saved)
 	}
 }

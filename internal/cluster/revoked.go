@@ -20,8 +20,9 @@ type revokedEndpoint struct {
 
 // Revoked removes the endpoint at ep from the ring because the
 // certificate with this serial, which it used, was revoked (the
-// revocation service's OnRevoked): until removenode exists this is the
-// ring's way of making a revoked node leave. It
+// revocation service's OnRevoked): the ring's way of making a revoked
+// node leave at once; nodetool removenode of its host id then
+// re-replicates its ranges (RemoveNode finds it by its last state). It
 //
 //   - records the exclusion for the life of the process: the ring built
 //     from gossip leaves ep out (as if LEFT) as long as what gossip holds
@@ -68,7 +69,7 @@ func (c *Cluster) Revoked(ep netip.Addr, serial *big.Int) bool {
 	c.ringMu.Unlock()
 	c.bindings.release(ep) // a replacement may bind the address anew
 
-	c.log.Warn("certificate revoked: the node leaves the ring (its data is not re-replicated until removenode and repair exist)",
+	c.log.Warn("certificate revoked: the node leaves the ring; run nodetool removenode with its host id to re-replicate its data",
 		"peer", ep.String(), "serial", pki.FormatSerial(serial))
 	if c.o.Audit != nil {
 		ev := pki.AuditEvent{Kind: pki.AuditRevocation, Peer: ep.String(), Serial: pki.FormatSerial(serial),

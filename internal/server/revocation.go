@@ -31,8 +31,8 @@ func (n *Node) newRevocation() error {
 		OnRevoked: func(addr netip.Addr, serial *big.Int) {
 			// The node at addr used a revoked certificate: it leaves the
 			// ring (marked out of it for the life of the process, dropped
-			// from gossip, REMOVED_NODE, audited). Its ranges are not
-			// re-replicated until removenode and repair exist.
+			// from gossip, REMOVED_NODE, audited). nodetool removenode of
+			// its host id re-replicates its ranges.
 			if n.cluster != nil {
 				n.cluster.Revoked(addr, serial)
 			}
