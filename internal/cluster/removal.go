@@ -281,6 +281,9 @@ func (c *Cluster) streamPlan(ctx context.Context, desc string, plan map[netip.Ad
 	report(fmt.Sprintf("streaming %d spans to %d nodes (%s)", spans, len(receivers), formatAddrs(receivers)))
 	errs := make([]error, len(receivers))
 	var wg sync.WaitGroup
+	var finished atomic.Int64
+	stopProgress := c.progressLines(desc, len(receivers), &finished, report)
+	defer stopProgress()
 	for i, ep := range receivers {
 		wg.Add(1)
 		go func() {
@@ -291,6 +294,7 @@ func (c *Cluster) streamPlan(ctx context.Context, desc string, plan map[netip.Ad
 			} else {
 				errs[i] = c.o.Streamer.Request(ctx, ep, desc, plan[ep])
 			}
+			finished.Add(1)
 			if errs[i] == nil {
 				done(ep)
 				report(fmt.Sprintf("stream to %s complete: %d spans in %v", ep, len(plan[ep]), c.clock.Now().Sub(start).Round(time.Millisecond)))
@@ -302,6 +306,35 @@ func (c *Cluster) streamPlan(ctx context.Context, desc string, plan map[netip.Ad
 		return fmt.Errorf("%s: streaming failed (run it again): %w", strings.ToLower(desc), err)
 	}
 	return nil
+}
+
+// progressInterval is how often a range movement reports its progress.
+const progressInterval = 10 * time.Second
+
+// progressLines reports, every progressInterval until the returned stop
+// is called, how many of total receivers have finished.
+func (c *Cluster) progressLines(desc string, total int, finished *atomic.Int64, report func(string)) (stop func()) {
+	t := c.clock.NewTicker(progressInterval)
+	quit := make(chan struct{})
+	start := c.clock.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C():
+				n := finished.Load()
+				line := fmt.Sprintf("%s: %d of %d nodes done (%d%%), %v elapsed; nodetool netstats shows the streams", desc, n, total, 100*n/int64(total), c.clock.Now().Sub(start).Round(time.Second))
+				report(line)
+				c.log.Info(line)
+			}
+		}
+	}()
+	return func() { close(quit); wg.Wait() }
 }
 
 // announceRemoval sets e on this node's REMOVALS state (replacing an

@@ -102,15 +102,25 @@ type Transfer struct {
 func (s *Service) Pull(ctx context.Context, desc string, transfers []Transfer) error {
 	st := s.incoming(desc, transfers)
 	defer st.finish()
+	last := s.o.Now()
 	for _, t := range transfers {
 		if err := s.pullSpan(ctx, st, t); err != nil {
 			st.fail(err)
 			return err
 		}
 		st.spanDone()
+		if now := s.o.Now(); now.Sub(last) >= progressLogInterval {
+			last = now
+			i := st.info()
+			s.o.Logger.Info("stream progress", "operation", desc, "spans_done", i.SpansDone, "spans", i.SpansTotal,
+				"percent", 100*i.SpansDone/max(i.SpansTotal, 1), "bytes", i.Bytes, "pairs", i.Pairs)
+		}
 	}
 	return nil
 }
+
+// progressLogInterval is how often a pull logs its progress.
+const progressLogInterval = 10 * time.Second
 
 // pullSpan pulls one span chunk by chunk until the source says it is done.
 func (s *Service) pullSpan(ctx context.Context, st *Stream, t Transfer) error {
