@@ -171,7 +171,8 @@ func (n *Node) newStreaming() error {
 	s, err := streaming.New(streaming.Options{Engine: n.engine, Transport: n.msg, Logger: n.log,
 		ThroughputMiB: n.cfg.StreamThroughputMiB(),
 		// n.cluster is set by the next step, before the port listens.
-		Admitted: func(a netip.Addr) bool { return n.cluster != nil && n.cluster.Admitted(a) }})
+		Admitted:  func(a netip.Addr) bool { return n.cluster != nil && n.cluster.Admitted(a) },
+		PeerAlive: func(a netip.Addr) bool { return n.cluster == nil || n.cluster.IsAlive(a) }})
 	if err != nil {
 		return fmt.Errorf("streaming: %w", err)
 	}

@@ -56,6 +56,11 @@ type Options struct {
 	// RetryBackoff is the wait before the first retry, doubled after each.
 	// Default 500 ms.
 	RetryBackoff time.Duration
+	// PeerAlive, if set, reports whether the failure detector holds a peer
+	// alive: a pull from a source marked down fails at once (and a chunk
+	// request waiting on it is abandoned) instead of waiting out
+	// ChunkTimeout and the retries. Nil: no check.
+	PeerAlive func(netip.Addr) bool
 	// Logger receives progress and failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for progress rates. Default time.Now.

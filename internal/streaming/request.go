@@ -39,12 +39,14 @@ func (s *Service) Request(ctx context.Context, peer netip.Addr, desc string, tra
 	if len(transfers) > MaxRequestTransfers {
 		return fmt.Errorf("streaming: %d transfers exceed a request's %d", len(transfers), MaxRequestTransfers)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
-		defer cancel()
+	timeout := DefaultRequestTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
 	}
-	if _, err := s.o.Transport.Request(ctx, peer, messaging.VerbStreamRequest, appendStreamRequest(nil, desc, transfers)); err != nil {
+	if s.o.PeerAlive != nil && !s.o.PeerAlive(peer) {
+		return fmt.Errorf("streaming: %s is down (the failure detector convicted it)", peer)
+	}
+	if _, err := s.request(ctx, peer, messaging.VerbStreamRequest, appendStreamRequest(nil, desc, transfers), timeout); err != nil {
 		return fmt.Errorf("streaming: %s pulling %d spans: %w", peer, len(transfers), err)
 	}
 	return nil

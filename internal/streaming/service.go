@@ -157,9 +157,10 @@ func (s *Service) fetch(ctx context.Context, peer netip.Addr, req pullRequest) (
 		if err := ctx.Err(); err != nil {
 			return chunk{}, 0, err
 		}
-		rctx, cancel := context.WithTimeout(ctx, s.o.ChunkTimeout)
-		resp, err := s.o.Transport.Request(rctx, peer, messaging.VerbStreamPull, payload)
-		cancel()
+		if s.o.PeerAlive != nil && !s.o.PeerAlive(peer) {
+			return chunk{}, 0, fmt.Errorf("source %s is down (the failure detector convicted it)", peer)
+		}
+		resp, err := s.request(ctx, peer, messaging.VerbStreamPull, payload, s.o.ChunkTimeout)
 		if err == nil {
 			c, derr := decodeChunk(resp)
 			if derr == nil {
@@ -174,6 +175,50 @@ func (s *Service) fetch(ctx context.Context, peer netip.Addr, req pullRequest) (
 		last = err
 	}
 	return chunk{}, 0, fmt.Errorf("gave up after %d attempts: %w", s.o.Retries+1, last)
+}
+
+// peerCheckInterval is how often a chunk request checks that its source
+// is still alive.
+const peerCheckInterval = 500 * time.Millisecond
+
+// request sends one request of verb v to peer, bounded by timeout and
+// abandoned when the failure detector convicts the peer.
+func (s *Service) request(ctx context.Context, peer netip.Addr, v messaging.Verb, payload []byte, timeout time.Duration) ([]byte, error) {
+	rctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("no answer from %s within %v", peer, timeout))
+	defer cancel()
+	if s.o.PeerAlive != nil {
+		var down context.CancelCauseFunc
+		rctx, down = context.WithCancelCause(rctx)
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(peerCheckInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-rctx.Done():
+					return
+				case <-t.C:
+					if !s.o.PeerAlive(peer) {
+						down(fmt.Errorf("%s is down (the failure detector convicted it)", peer))
+						return
+					}
+				}
+			}
+		}()
+		defer func() { close(done); wg.Wait() }()
+	}
+	resp, err := s.o.Transport.Request(rctx, peer, v, payload)
+	if err != nil && ctx.Err() == nil {
+		if cause := context.Cause(rctx); cause != nil && rctx.Err() != nil {
+			return nil, fmt.Errorf("%w (%v)", cause, err)
+		}
+	}
+	return resp, err
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

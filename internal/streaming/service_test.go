@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,5 +291,31 @@ func TestRequestRefusedForNonMembersAndForeignSources(t *testing.T) {
 	fill(t, se2, 10)
 	if err := src2.Request(context.Background(), dstAddr, "Repair", wholeRing()); err == nil || !strings.Contains(err.Error(), "not a member") {
 		t.Fatalf("non-member's request: %v", err)
+	}
+}
+
+func TestPullFailsFastWhenTheSourceIsConvicted(t *testing.T) {
+	n, _, dst, se, _ := newPair(t, allowAll)
+	fill(t, se, 10)
+	var alive atomic.Bool
+	alive.Store(true)
+	dst.o.PeerAlive = func(netip.Addr) bool { return alive.Load() }
+	dst.o.ChunkTimeout = time.Hour
+	n.mu.Lock()
+	n.handlers[srcAddr][messaging.VerbStreamPull] = func(ctx context.Context, _ netip.Addr, _ []byte) ([]byte, error) {
+		alive.Store(false) // the source dies with the request in flight
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	n.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- dst.Pull(context.Background(), "Bootstrap", wholeRing()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "is down") || !strings.Contains(err.Error(), srcAddr.String()) {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pull kept waiting on a convicted source")
 	}
 }
