@@ -25,3 +25,13 @@ func (c *Cluster) Admitted(ep netip.Addr) bool {
 	tm := c.Ring()
 	return tm.IsMember(ep) || tm.IsPending(ep)
 }
+
+// Reserved reports whether ep holds a reserved internode slot (messaging
+// Options.Reserved): this node, a seed or a ring member (NORMAL, leaving
+// or shut down). Joining endpoints are admitted but not reserved: a flood
+// of BOOT announcements cannot claim member slots. It only reads the
+// current ring, so it is fast enough for the accept path.
+func (c *Cluster) Reserved(ep netip.Addr) bool {
+	ep = ep.Unmap()
+	return ep == c.o.Self || slices.Contains(c.o.Seeds, ep) || c.Ring().IsMember(ep)
+}

@@ -41,3 +41,16 @@ func TestAdmitted(t *testing.T) {
 		}
 	}
 }
+
+func TestReservedSlotsAreForMembers(t *testing.T) {
+	h := newHarness(t)
+	n := h.add(1, true, withTokens(tokensOf(1)), withSeeds(addr(1), addr(9)))
+	n.g.put(addr(2), peerState(2, true, "", ""))
+	n.g.put(addr(3), peerState(3, true, gossip.BootStatus(tokensOf(3)[0]), ""))
+	n.start(t)
+	for ep, want := range map[netip.Addr]bool{addr(1): true, addr(2): true, addr(9): true, addr(3): false, addr(159): false} {
+		if got := n.c.Reserved(ep); got != want {
+			t.Errorf("Reserved(%s) = %v, want %v", ep, got, want)
+		}
+	}
+}

@@ -152,6 +152,9 @@ func (n *Node) newMessaging() error {
 	msg, err := messaging.New(messaging.Options{Self: n.info.ListenAddress, Port: cfg.StoragePort, ClusterID: id.ClusterID,
 		ServerTLS: id.ServerConfig(), ClientTLS: id.ClientConfig(), PeerAddress: pki.PeerAddress, Logger: n.log,
 		RequestTimeout: cfg.WriteTimeout, JoinTLS: n.joinTLS(), Join: n.joinHandler(),
+		// Members keep their slots under a flood (n.cluster is set before
+		// the port listens).
+		Reserved: func(a netip.Addr) bool { return n.cluster != nil && n.cluster.Reserved(a) },
 		OnRefused: func(remote netip.AddrPort, reason string) {
 			// Handshake noise: counted per source per minute in the noise
 			// log, never in the membership log (pki package doc).
