@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gocql/gocql"
+
+	"github.com/ringdb/ringdb/internal/ring"
 )
 
 // sessionOn connects gocql (token-aware) to exactly hosts: a client of
@@ -85,12 +89,15 @@ func checkRowsAt(t *testing.T, s *gocql.Session, cl gocql.Consistency, rows []in
 	})
 }
 
-// TestDecommissionUnderQuorumWrites: 4 nodes at RF=3; while a client keeps
-// writing at QUORUM, node 4 is decommissioned: nodetool shows it UL, it
-// streams its ranges, leaves the ring and stops. Every acknowledged row
-// (before and during the decommission) is then read at ALL from the three
-// nodes left, and the departed node refuses to start again on its data.
-func TestDecommissionUnderQuorumWrites(t *testing.T) {
+// TestBootstrapAndDecommissionUnderQuorumWrites: 3 nodes at RF=3; while
+// a client keeps writing at QUORUM, node 4 bootstraps: it then holds, alone
+// (the others killed), every acknowledged row it replicates. Then, writes
+// still going, node 4 is decommissioned: nodetool shows it UL, it streams
+// its ranges, leaves the ring and stops. Every acknowledged row (before,
+// during the bootstrap and during the decommission) is then read from a
+// remaining node alone at ONE and at ALL, and the departed node refuses to
+// start again on its data.
+func TestBootstrapAndDecommissionUnderQuorumWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
 	}
@@ -100,10 +107,10 @@ func TestDecommissionUnderQuorumWrites(t *testing.T) {
 	for _, a := range addrs {
 		c.add(a, "--seeds", "127.0.0.1", "--stream-throughput-outbound", "0")
 	}
-	for _, a := range addrs {
+	for _, a := range addrs[:3] {
 		c.start(c.nodes[a])
 	}
-	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.1": "UN", "127.0.0.2": "UN", "127.0.0.3": "UN", "127.0.0.4": "UN"}, 60*time.Second)
+	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.1": "UN", "127.0.0.2": "UN", "127.0.0.3": "UN"}, 60*time.Second)
 	s := sessionOn(t, c, gocql.Quorum, "127.0.0.1", "127.0.0.2", "127.0.0.3")
 	for _, q := range []string{
 		"CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
@@ -118,6 +125,45 @@ func TestDecommissionUnderQuorumWrites(t *testing.T) {
 		return s.Query("INSERT INTO ks.t (k, v) VALUES (?, ?)", i, "v"+strconv.Itoa(i)).Exec()
 	})
 
+	// Bootstrap under writes.
+	boot := make(chan struct{})
+	wb := startWriter(s, 2_000_000, 1_000_000, boot)
+	c.start(c.nodes["127.0.0.4"])
+	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.4": "UN"}, 120*time.Second)
+	close(boot)
+	<-wb.done
+	t.Logf("%d rows acknowledged during the bootstrap (%d failed)", wb.count.Load(), wb.failed.Load())
+	acked := func(w *writer) []int {
+		var out []int
+		w.acked.Range(func(k, _ any) bool { out = append(out, k.(int)); return true })
+		return out
+	}
+	rows := make([]int, 0, before)
+	for i := 0; i < before; i++ {
+		rows = append(rows, i)
+	}
+	rows = append(rows, acked(wb)...)
+	tokens, owners := ringOf(t, c, addrs)
+	var mine []int
+	for _, i := range rows {
+		if slices.Contains(replicasOf(tokens, owners, intToken(i), 3), "127.0.0.4") {
+			mine = append(mine, i)
+		}
+	}
+	t.Logf("node 4 replicates %d of %d rows", len(mine), len(rows))
+	four := gocqlSession(t, c, gocql.One, "127.0.0.4")
+	for _, a := range addrs[:3] {
+		c.nodes[a].kill()
+	}
+	checkOne(t, four, mine)
+	four.Close()
+	for _, a := range addrs[:3] {
+		c.start(c.nodes[a])
+	}
+	c.waitStatus("127.0.0.4", map[string]string{"127.0.0.1": "UN", "127.0.0.2": "UN", "127.0.0.3": "UN", "127.0.0.4": "UN"}, 60*time.Second)
+	c.waitStatus("127.0.0.1", map[string]string{"127.0.0.1": "UN", "127.0.0.2": "UN", "127.0.0.3": "UN", "127.0.0.4": "UN"}, 60*time.Second)
+
+	// Decommission under writes.
 	stop := make(chan struct{})
 	w := startWriter(s, before, 1_000_000, stop)
 	defer func() {
@@ -196,11 +242,7 @@ func TestDecommissionUnderQuorumWrites(t *testing.T) {
 		}
 		return nil
 	})
-	rows := make([]int, 0, before+int(w.count.Load()))
-	for i := 0; i < before; i++ {
-		rows = append(rows, i)
-	}
-	w.acked.Range(func(k, _ any) bool { rows = append(rows, k.(int)); return true })
+	rows = append(rows, acked(w)...)
 	// Node 3 alone holds every row (RF=3 on three nodes): what it did not
 	// replicate before came by streaming or as a pending replica's write.
 	// Checked before any read at ALL could repair it.
@@ -220,4 +262,49 @@ func TestDecommissionUnderQuorumWrites(t *testing.T) {
 	if err == nil || !strings.Contains(string(b), "decommissioned") {
 		t.Fatalf("restart of the decommissioned node: %v\n%s", err, b)
 	}
+}
+
+// ringOf returns the ring's tokens and their owners, from each node's
+// system.local.
+func ringOf(t *testing.T, c *testCluster, addrs []string) ([]int64, map[int64]string) {
+	t.Helper()
+	var tokens []int64
+	owners := map[int64]string{}
+	for _, a := range addrs {
+		one := gocqlSession(t, c, gocql.One, a)
+		var toks []string
+		if err := one.Query("SELECT tokens FROM system.local").Scan(&toks); err != nil {
+			t.Fatal(err)
+		}
+		one.Close()
+		for _, s := range toks {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, v)
+			owners[v] = a
+		}
+	}
+	slices.Sort(tokens)
+	return tokens, owners
+}
+
+// replicasOf returns SimpleStrategy's rf replicas of token tok: the owners
+// of the ring tokens from the first one >= tok on, wrapping, distinct.
+func replicasOf(tokens []int64, owners map[int64]string, tok int64, rf int) []string {
+	i, _ := slices.BinarySearch(tokens, tok)
+	var out []string
+	for j := 0; j < len(tokens) && len(out) < rf; j++ {
+		o := owners[tokens[(i+j)%len(tokens)]]
+		if !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// intToken is the Murmur3 token of an int partition key.
+func intToken(i int) int64 {
+	return ring.Murmur3Token(binary.BigEndian.AppendUint32(nil, uint32(int32(i))))
 }
