@@ -112,6 +112,7 @@ func nodetoolCmd() *cobra.Command {
 		removenodeCmd(client),
 		assassinateCmd(client),
 		cleanupCmd(client),
+		repairCmd(client),
 	)
 	return cmd
 }

@@ -58,6 +58,10 @@ const (
 	// decommission, removenode and repair move data to a receiver this way;
 	// bulk lane.
 	VerbStreamRequest Verb = 19
+	// VerbRepairValidate asks a replica for its Merkle tree of one table
+	// over one token range (Cassandra's VALIDATION_REQUEST); the response
+	// is the tree; bulk lane.
+	VerbRepairValidate Verb = 20
 )
 
 // lane is one of the two connections kept to every peer.
@@ -106,6 +110,7 @@ var verbTable = [256]verbInfo{
 	VerbCRLPull:        {"CRL_PULL", laneBulk},
 	VerbStreamPull:     {"STREAM_PULL", laneBulk},
 	VerbStreamRequest:  {"STREAM_REQUEST", laneBulk},
+	VerbRepairValidate: {"REPAIR_VALIDATE", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.

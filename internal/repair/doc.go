@@ -1,9 +1,12 @@
-// Package repair owns the Merkle tree bookkeeping of anti-entropy repair
-// (the ideas of Cassandra's MerkleTree and Validator, in our own code): a
-// Tree summarises the partitions one replica holds in one token range, two
-// replicas' trees are compared with Diff to find the sub-ranges whose data
-// differs, and trees travel between replicas in a versioned binary encoding
-// (AppendBinary, DecodeTree).
+// Package repair owns anti-entropy repair, `nodetool repair` (the ideas of
+// Cassandra's MerkleTree, Validator, RepairSession and SyncTask, in our own
+// code): a Tree summarises the partitions one replica holds in one token
+// range, two replicas' trees are compared with Diff to find the sub-ranges
+// whose data differs, trees travel between replicas in a versioned binary
+// encoding (AppendBinary, DecodeTree), and the Service builds trees for its
+// peers (verb REPAIR_VALIDATE) and coordinates repairs: for every range and
+// table, every replica's tree, then the differing sub-ranges streamed both
+// ways between each pair of replicas that differ.
 //
 // # Shape
 //
@@ -47,7 +50,31 @@
 //     when its count is zero) and never panics (fuzzed). A tree that
 //     decodes re-encodes to the same bytes.
 //
-// The package never does I/O, storage or networking, starts no goroutine
-// and reads no clock: the storage layer supplies the digests, the repair
-// coordinator ships the encodings and streams the differing ranges.
+// # Layers
+//
+// The core is pure: the tree (merkle.go, wire.go), the plan of a repair
+// command (plan.go: which keyspaces, tables, ranges and replicas, with -pr
+// only the ranges this node is the primary replica of) and the comparison
+// of a range's trees (sync.go: which pairs stream which sub-ranges) do no
+// I/O, start no goroutine and read no clock. The edge (service.go,
+// validate.go, coordinator.go) scans storage, sends REPAIR_VALIDATE and
+// drives the streaming service; its goroutines all end before the call
+// that started them returns.
+//
+// # Repair invariants
+//
+//   - A validation scans the range in bounded batches (storage.ScanRaw):
+//     memory holds the tree and one partition, never the range's data. At
+//     most Options.MaxValidations run at once on a node, so repair cannot
+//     starve it; only admitted members may ask, and only for tables of the
+//     node's schema.
+//   - Repair only streams: the storage engine's raw pairs are merged on the
+//     receiver (newest cell wins, tombstones carried with their timestamps),
+//     so streaming the same range twice, or more than needed, is harmless,
+//     and a deleted row is never resurrected: the tombstone travels, and gc
+//     purges it only after gc_grace_seconds. Concurrent writes are safe:
+//     trees built at different moments only cause extra streaming.
+//   - A range with a replica down fails with "repair: replica X is down",
+//     as Cassandra refuses; the other ranges are repaired and the command
+//     fails at the end.
 package repair

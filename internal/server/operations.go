@@ -9,5 +9,6 @@ import (
 func (n *Node) operations() map[string]admin.OperationFactory {
 	ops := map[string]admin.OperationFactory{}
 	n.ringOperations(ops)
+	ops["repair"] = n.repairOperation
 	return ops
 }

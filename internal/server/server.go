@@ -27,6 +27,7 @@ import (
 	"github.com/ringdb/ringdb/internal/pki"
 	"github.com/ringdb/ringdb/internal/protocol"
 	"github.com/ringdb/ringdb/internal/query"
+	"github.com/ringdb/ringdb/internal/repair"
 	"github.com/ringdb/ringdb/internal/revocation"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
@@ -57,6 +58,8 @@ type Node struct {
 	// issuer is set (before the storage port opens) only on a member
 	// started with ca_dir: it issues join tokens and certifies joiners.
 	issuer *admission.Issuer
+	// repair is set before the storage port listens and never cleared.
+	repair *repair.Service
 
 	// native is read by gossip and schema callbacks on other goroutines
 	// while Start sets it and Drain or Close clear it.
@@ -126,6 +129,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 		n.newCluster,
 		n.newRevocation, // installs the stored CRL before the storage port opens
 		n.newCoordinator,
+		n.newRepair,
 		n.startAdmin, // before join: netstats shows a bootstrap's streams
 		n.join,
 		n.startNative,
