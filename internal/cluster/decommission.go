@@ -41,7 +41,7 @@ func (c *Cluster) Decommission(ctx context.Context, report func(string)) error {
 	report(fmt.Sprintf("DECOMMISSIONING: announcing LEAVING (%d tokens)", len(c.tokens)))
 	c.log.Info("decommission: LEAVING")
 	c.gossip.SetLocalState(gossip.AppStatus, gossip.LeavingStatus(c.tokens[0]))
-	tm = c.rebuildRing()
+	c.rebuildRing()
 	delay := c.ringDelay()
 	report(fmt.Sprintf("waiting %v for every node to see this node LEAVING and write to the new replicas too", delay))
 	if !c.sleepCtx(ctx, delay) {

@@ -34,16 +34,15 @@ type harness struct {
 
 // node is one member of a harness.
 type node struct {
-	c      *Cluster
-	g      *fakeGossip // nil on real gossip
-	addr   netip.Addr
-	eng    *storage.Engine
-	sm     *schema.Manager
-	rec    *recorder
-	audit  *pki.AuditLog
-	path   string // of the audit log
-	tokens []int64
-	saved  [][]int64 // SaveTokens calls
+	c     *Cluster
+	g     *fakeGossip // nil on real gossip
+	addr  netip.Addr
+	eng   *storage.Engine
+	sm    *schema.Manager
+	rec   *recorder
+	audit *pki.AuditLog
+	path  string    // of the audit log
+	saved [][]int64 // SaveTokens calls
 }
 
 func newHarness(t *testing.T) *harness {

@@ -229,19 +229,6 @@ func (c *Cluster) auditEvent(e gossip.Event, rec auditRecord, left int, snap map
 	c.record(ev)
 }
 
-// audit writes a membership audit record about ep (with its host id
-// when known), if there is an audit log.
-func (c *Cluster) audit(kind pki.AuditKind, ep netip.Addr, reason string) {
-	if c.o.Audit == nil {
-		return
-	}
-	host := ""
-	if id, ok := c.HostID(ep); ok {
-		host = formatUUID(id)
-	}
-	c.record(pki.AuditEvent{Kind: kind, Peer: ep.String(), HostID: host, Reason: reason})
-}
-
 func (c *Cluster) record(ev pki.AuditEvent) {
 	if err := c.o.Audit.Record(ev); err != nil {
 		c.log.Error("membership audit log write failed", "err", err)

@@ -67,10 +67,10 @@ func (c *Cluster) replace() error {
 	}
 	c.gossip.SetLocalState(gossip.AppStatus, gossip.BootReplaceStatus(x.String()))
 	c.log.Info("replacing a dead node (BOOT_REPLACE)", "replaces", x.String(), "host_id", formatUUID(id), "tokens", len(c.tokens))
-	tm := c.rebuildRing()
+	c.rebuildRing()
 	c.sleep(2 * c.interval())
 	c.catchUp()
-	tm = c.rebuildRing()
+	tm := c.rebuildRing()
 	if tm.Replaces(c.o.Self) != x {
 		return fmt.Errorf("replace: this node could not take %s's place in the ring (see the log)", x)
 	}

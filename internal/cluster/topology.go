@@ -137,12 +137,6 @@ func nativeAddress(ep netip.Addr, st *gossip.EndpointState, defaultPort uint16) 
 	return netip.AddrPortFrom(ep, defaultPort)
 }
 
-// nativeOf is ep's CQL address as gossip knows it now.
-func (c *Cluster) nativeOf(ep netip.Addr) netip.AddrPort {
-	st, _ := c.stateOf(ep)
-	return nativeAddress(ep, &st, c.o.NativeAddress.Port())
-}
-
 // stateOf returns what gossip knows about ep.
 func (c *Cluster) stateOf(ep netip.Addr) (gossip.EndpointState, bool) {
 	st, ok := c.gossip.Snapshot()[ep]

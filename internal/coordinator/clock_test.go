@@ -66,16 +66,3 @@ func (c *fakeClock) Advance(d time.Duration) {
 		f()
 	}
 }
-
-// pending returns how many timers are armed.
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.stopped {
-			n++
-		}
-	}
-	return n
-}

@@ -58,14 +58,6 @@ func (n testNet) pump(t *testing.T, now time.Time, from netip.Addr, out []Messag
 	}
 }
 
-func kinds(evs []Event) []EventKind {
-	var out []EventKind
-	for _, e := range evs {
-		out = append(out, e.Kind)
-	}
-	return out
-}
-
 func hasEvent(evs []Event, k EventKind, ep netip.Addr) bool {
 	return slices.ContainsFunc(evs, func(e Event) bool { return e.Kind == k && e.Endpoint == ep })
 }

@@ -208,16 +208,16 @@ func New(o Options) (*Service, error) {
 func (o *Options) validate() error {
 	var errs []error
 	if o.Identity == nil {
-		errs = append(errs, errors.New("Identity is required"))
+		errs = append(errs, errors.New("revocation: Options.Identity is required"))
 	}
 	if o.Messaging == nil {
-		errs = append(errs, errors.New("Messaging is required"))
+		errs = append(errs, errors.New("revocation: Options.Messaging is required"))
 	}
 	if o.Path == "" {
-		errs = append(errs, errors.New("Path is required"))
+		errs = append(errs, errors.New("revocation: Options.Path is required"))
 	}
 	if o.Peers == nil {
-		errs = append(errs, errors.New("Peers is required"))
+		errs = append(errs, errors.New("revocation: Options.Peers is required"))
 	}
 	if o.Interval < 0 || o.RequestTimeout < 0 || o.AuditInterval < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
