@@ -80,7 +80,7 @@ measure
 echo "== node 3 misses $missing rows"
 kill -TERM "${pid[$a3]}"; wait "${pid[$a3]}" 2>/dev/null || true
 until nt "$a1" status 2>/dev/null | grep -q "^DN  $a3 "; do sleep 1; done
-stress --partitions $(((rows + missing) / 10)) --max-ops $((rows + missing)) >/dev/null
+stress --partitions $(((rows + missing) / 10)) --first-row "$rows" --max-ops "$missing" >/dev/null
 start "$a3"
 until nt "$a1" status 2>/dev/null | grep -c '^UN' | grep -q 3; do sleep 1; done
 measure

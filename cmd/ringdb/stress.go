@@ -24,6 +24,7 @@ func stressCmd() *cobra.Command {
 		host, user, password, passwordFile, mode, keyspace, consistency string
 		port, concurrency, partitions, clustering, valueSize, rf        int
 		sequential                                                      bool
+		firstRow                                                        int64
 		duration                                                        time.Duration
 		maxOps                                                          int64
 	}
@@ -91,7 +92,7 @@ Every run is bounded by --duration and, if set, --max-ops.`,
 						pk := rng.Int64N(int64(o.partitions))
 						ck := rng.Int64N(int64(o.clustering))
 						if o.sequential { // every row once, in order, then again
-							idx := (n - 1) % (int64(o.partitions) * int64(o.clustering))
+							idx := (o.firstRow + n - 1) % (int64(o.partitions) * int64(o.clustering))
 							pk, ck = idx/int64(o.clustering), idx%int64(o.clustering)
 						}
 						write := o.mode == "write" || (o.mode == "mixed" && rng.IntN(2) == 0)
@@ -154,6 +155,7 @@ Every run is bounded by --duration and, if set, --max-ops.`,
 	f.IntVar(&o.concurrency, "concurrency", 64, "concurrent requests")
 	f.IntVar(&o.partitions, "partitions", 10000, "number of partitions")
 	f.IntVar(&o.clustering, "clustering", 10, "rows per partition")
+	f.Int64Var(&o.firstRow, "first-row", 0, "with --sequential, the index of the first row written (partition = index / clustering)")
 	f.BoolVar(&o.sequential, "sequential", false, "choose rows in order (partition 0 row 0, 0 1, ...) instead of at random: --max-ops partitions x clustering writes every row once")
 	f.IntVar(&o.valueSize, "value-size", 100, "value size in bytes")
 	f.IntVar(&o.rf, "replication-factor", 1, "replication factor of the keyspace if stress creates it")
