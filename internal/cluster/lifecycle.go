@@ -63,6 +63,8 @@ type Cluster struct {
 	pulling   map[netip.Addr]bool
 
 	refusals refusalAudit // metadata refusals audited (metadata.go)
+	// announceMu serialises gossiping the schema and roles versions.
+	announceMu sync.Mutex
 
 	// savedPeers are the other ring members saved on the previous run
 	// (read-only after New); WaitSettled waits for them too.

@@ -36,6 +36,23 @@ var errNotAdmitted = errors.New("not an admitted member (neither in the ring nor
 // schemaVersion is this node's schema version as gossiped.
 func (c *Cluster) schemaVersion() string { return formatUUID(c.o.Schema.Current().Version) }
 
+// announceSchema gossips the current schema version. Reading the version
+// and setting it happen under announceMu, so that of two merges finishing
+// together the last to gossip gossips the newest version (a stale version
+// left in gossip would never be corrected: peers see no change to pull).
+func (c *Cluster) announceSchema() {
+	c.announceMu.Lock()
+	defer c.announceMu.Unlock()
+	c.gossip.SetLocalState(gossip.AppSchema, c.schemaVersion())
+}
+
+// announceRoles gossips the current roles version (as announceSchema).
+func (c *Cluster) announceRoles() {
+	c.announceMu.Lock()
+	defer c.announceMu.Unlock()
+	c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
+}
+
 // rolesVersion is this node's roles version; false without role sync.
 func (c *Cluster) rolesVersion() (string, bool) {
 	if c.o.Roles == nil {
@@ -93,7 +110,7 @@ func (c *Cluster) handlePush(_ context.Context, from netip.Addr, payload []byte)
 // LocalSchemaChanged gossips the new schema version and pushes the
 // schema to the live admitted members.
 func (c *Cluster) LocalSchemaChanged() {
-	c.gossip.SetLocalState(gossip.AppSchema, c.schemaVersion())
+	c.announceSchema()
 	data, err := c.o.Schema.Export()
 	if err != nil {
 		return
@@ -107,7 +124,7 @@ func (c *Cluster) LocalRolesChanged() {
 	if c.o.Roles == nil {
 		return
 	}
-	c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
+	c.announceRoles()
 	data, err := c.o.Roles.Export()
 	if err != nil {
 		return
@@ -171,7 +188,7 @@ func (c *Cluster) mergeRoles(from netip.Addr, via string, data []byte) error {
 	}
 	if changed {
 		c.log.Info("roles merged from peer", "from", from.String())
-		c.gossip.SetLocalState(gossip.AppAuthVersion, c.o.Roles.Version())
+		c.announceRoles()
 	}
 	return nil
 }
@@ -274,7 +291,7 @@ func (c *Cluster) mergeSchema(from netip.Addr, via string, data []byte) error {
 	}
 	if after := c.o.Schema.Current().Version; after != before {
 		c.log.Info("schema merged from peer", "from", from.String(), "changes", len(changes), "version", formatUUID(after))
-		c.gossip.SetLocalState(gossip.AppSchema, formatUUID(after))
+		c.announceSchema()
 	}
 	return nil
 }
