@@ -29,6 +29,9 @@ const (
 	// DefaultRetries is how many times a failed chunk request is retried
 	// (from the same resume key) before the stream fails.
 	DefaultRetries = 3
+	// DefaultAdmissionWait is how long a pull refused because the source
+	// does not know this node as a member yet is retried.
+	DefaultAdmissionWait = 30 * time.Second
 )
 
 // Options configure a Service.
@@ -56,6 +59,12 @@ type Options struct {
 	// RetryBackoff is the wait before the first retry, doubled after each.
 	// Default 500 ms.
 	RetryBackoff time.Duration
+	// AdmissionWait is how long a chunk request refused because the
+	// source does not (yet) know this node as a member is retried, every
+	// RetryBackoff: a joining node's BOOT reaches the sources by gossip,
+	// a few rounds after it starts. Such refusals do not count against
+	// Retries. Default 30 s; negative: not retried.
+	AdmissionWait time.Duration
 	// PeerAlive, if set, reports whether the failure detector holds a peer
 	// alive: a pull from a source marked down fails at once (and a chunk
 	// request waiting on it is abandoned) instead of waiting out
@@ -88,6 +97,9 @@ func (o *Options) ensureDefaults() error {
 	}
 	if o.RetryBackoff == 0 {
 		o.RetryBackoff = 500 * time.Millisecond
+	}
+	if o.AdmissionWait == 0 {
+		o.AdmissionWait = DefaultAdmissionWait
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +47,7 @@ const throttleBurst = 1 << 20
 // serve answers one pull request with the next chunk of the span.
 func (s *Service) serve(ctx context.Context, from netip.Addr, payload []byte) ([]byte, error) {
 	if !s.o.Admitted(from) {
-		return nil, fmt.Errorf("%s refused: %s is not a member of this cluster", messaging.VerbStreamPull, from)
+		return nil, fmt.Errorf("%s refused: %s %s", messaging.VerbStreamPull, from, notMember)
 	}
 	req, err := decodePullRequest(payload)
 	if err != nil {
@@ -141,19 +142,19 @@ func (s *Service) pullSpan(ctx context.Context, st *Stream, t Transfer) error {
 	}
 }
 
-// fetch asks for one chunk, retrying transient failures with backoff.
+// notMember ends the refusal a source sends a peer it does not know as a
+// member; the receiver recognises it (see fetch).
+const notMember = "is not a member of this cluster"
+
+// fetch asks for one chunk, retrying transient failures with backoff. A
+// refusal because the source does not know this node as a member yet is
+// retried for up to AdmissionWait without counting against Retries.
 func (s *Service) fetch(ctx context.Context, peer netip.Addr, req pullRequest) (chunk, int, error) {
 	payload := appendPullRequest(nil, req)
 	wait := s.o.RetryBackoff
 	var last error
-	for attempt := 0; attempt <= s.o.Retries; attempt++ {
-		if attempt > 0 {
-			s.o.Logger.Warn("stream chunk failed, retrying", "peer", peer.String(), "attempt", attempt, "err", last)
-			if !sleep(ctx, wait) {
-				return chunk{}, 0, ctx.Err()
-			}
-			wait *= 2
-		}
+	var refusedSince time.Time
+	for attempt := 0; attempt <= s.o.Retries; {
 		if err := ctx.Err(); err != nil {
 			return chunk{}, 0, err
 		}
@@ -168,13 +169,50 @@ func (s *Service) fetch(ctx context.Context, peer netip.Addr, req pullRequest) (
 			}
 			err = derr
 		}
-		var remote *messaging.RemoteError
-		if errors.As(err, &remote) || ctx.Err() != nil {
-			return chunk{}, 0, err // the source refused: retrying changes nothing
+		if ctx.Err() != nil {
+			return chunk{}, 0, err
 		}
-		last = err
+		pause := wait
+		switch {
+		case s.refusedAsNonMember(err, &refusedSince):
+			s.o.Logger.Info("stream source does not know this node as a member yet, retrying", "peer", peer.String())
+			pause = s.o.RetryBackoff
+		case isRemote(err):
+			return chunk{}, 0, err // the source refused: retrying changes nothing
+		default:
+			attempt++
+			last = err
+			if attempt > s.o.Retries {
+				continue
+			}
+			s.o.Logger.Warn("stream chunk failed, retrying", "peer", peer.String(), "attempt", attempt, "err", err)
+			wait *= 2
+		}
+		if !sleep(ctx, pause) {
+			return chunk{}, 0, ctx.Err()
+		}
 	}
 	return chunk{}, 0, fmt.Errorf("gave up after %d attempts: %w", s.o.Retries+1, last)
+}
+
+// refusedAsNonMember reports whether err is the source's refusal of a
+// non-member that should be retried: the first such refusal starts the
+// AdmissionWait clock in *since.
+func (s *Service) refusedAsNonMember(err error, since *time.Time) bool {
+	var remote *messaging.RemoteError
+	if !errors.As(err, &remote) || !strings.HasSuffix(remote.Message, notMember) || s.o.AdmissionWait < 0 {
+		return false
+	}
+	now := s.o.Now()
+	if since.IsZero() {
+		*since = now
+	}
+	return now.Sub(*since) < s.o.AdmissionWait
+}
+
+func isRemote(err error) bool {
+	var remote *messaging.RemoteError
+	return errors.As(err, &remote)
 }
 
 // peerCheckInterval is how often a chunk request checks that its source

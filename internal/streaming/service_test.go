@@ -88,7 +88,7 @@ func newPair(t *testing.T, admitted func(netip.Addr) bool) (*memNet, *Service, *
 	n := &memNet{}
 	se, de := openEngine(t), openEngine(t)
 	opts := func(e *storage.Engine, self netip.Addr) Options {
-		return Options{Engine: e, Transport: endpoint{n, self}, Admitted: admitted, ChunkBytes: 2048, ThroughputMiB: -1, RetryBackoff: time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+		return Options{Engine: e, Transport: endpoint{n, self}, Admitted: admitted, ChunkBytes: 2048, ThroughputMiB: -1, RetryBackoff: time.Millisecond, AdmissionWait: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	}
 	src, err := New(opts(se, srcAddr))
 	if err != nil {
@@ -317,5 +317,44 @@ func TestPullFailsFastWhenTheSourceIsConvicted(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the pull kept waiting on a convicted source")
+	}
+}
+
+func TestPullRetriesWhileTheSourceDoesNotKnowTheJoinerYet(t *testing.T) {
+	var refusals atomic.Int32
+	admitted := func(a netip.Addr) bool {
+		// The source learns of the joiner's BOOT after three refusals.
+		return a != dstAddr || refusals.Add(1) > 3
+	}
+	_, _, dst, se, de := newPair(t, admitted)
+	muts := fill(t, se, 50)
+	if err := dst.Pull(context.Background(), "Bootstrap", wholeRing()); err != nil {
+		t.Fatal(err)
+	}
+	sameData(t, se, de, muts)
+}
+
+func TestPullGivesUpOnANonMemberRefusalAfterAdmissionWait(t *testing.T) {
+	n := &memNet{}
+	se, de := openEngine(t), openEngine(t)
+	fill(t, se, 10)
+	mk := func(e *storage.Engine, self netip.Addr) *Service {
+		s, err := New(Options{Engine: e, Transport: endpoint{n, self}, Admitted: func(a netip.Addr) bool { return a != dstAddr },
+			ThroughputMiB: -1, RetryBackoff: time.Millisecond, AdmissionWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	mk(se, srcAddr)
+	dst := mk(de, dstAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := dst.Pull(ctx, "Bootstrap", wholeRing())
+	if err == nil || !strings.Contains(err.Error(), "is not a member of this cluster") {
+		t.Fatalf("err = %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the refusal was retried past AdmissionWait")
 	}
 }
