@@ -37,10 +37,32 @@ type Options struct {
 	Processor *query.Processor
 	// Auth checks passwords; nil means AllowAllAuthenticator.
 	Auth Authenticator
-	// MaxFrameSize bounds a request body in bytes. Default 16 MiB.
+	// MaxFrameSize bounds a request body in bytes once the client has
+	// authenticated (compressed and decompressed). Default 16 MiB.
 	MaxFrameSize int
-	// MaxConnections bounds concurrent connections. Default 1024.
+	// MaxPreAuthFrameSize bounds a request body, compressed or
+	// decompressed, before the handshake completes: only small STARTUP,
+	// OPTIONS and AUTH_RESPONSE frames are read from a client that has not
+	// authenticated. Default 4 KiB.
+	MaxPreAuthFrameSize int
+	// MaxRequestDataInFlight bounds the request bytes (bodies as received
+	// plus their decompressed form) held by all connections together for
+	// requests not yet answered: Cassandra's
+	// native_transport_max_request_data_in_flight. A reader waits, and
+	// stops reading its socket, while the budget is spent. Default 128 MiB;
+	// raised to 2 * MaxFrameSize if smaller.
+	MaxRequestDataInFlight int64
+	// MaxConnections bounds the authenticated connections. A client that
+	// completes its handshake while MaxConnections are open is told
+	// Overloaded and closed. Default 1024.
 	MaxConnections int
+	// MaxUnauthenticated bounds the connections still in their handshake,
+	// counted apart from MaxConnections so that a flood of idle sockets
+	// cannot take the slots of authenticated sessions. When it is reached,
+	// a new connection evicts the handshaking connection that has been
+	// idle longest (a real client completes its handshake in
+	// milliseconds; an idle flood is what gets evicted). Default 256.
+	MaxUnauthenticated int
 	// MaxRequestsPerConnection bounds in-flight requests per connection.
 	// Default 1024.
 	MaxRequestsPerConnection int
@@ -49,8 +71,31 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// MaxUnauthenticatedPerSource bounds the connections one source IP may
 	// hold before completing the handshake (STARTUP and authentication), so
-	// one host cannot fill MaxConnections with idle sockets. Default 64.
+	// one host cannot fill MaxUnauthenticated with idle sockets; further
+	// connections from it are refused. Default 16.
 	MaxUnauthenticatedPerSource int
+	// MaxFailedLoginsPerConnection is how many failed AUTH_RESPONSEs close
+	// the connection. Default 3.
+	MaxFailedLoginsPerConnection int
+	// LoginFailuresBeforeBackoff is how many failed logins per source
+	// address, and per role, within LoginFailureWindow are answered at
+	// once; each further attempt waits LoginBackoff, doubled per failure up
+	// to LoginBackoffMax, before its password is checked. The role backoff
+	// does not apply to a source that logged in as the role in the last
+	// 24 hours. Default 3.
+	LoginFailuresBeforeBackoff int
+	// LoginBackoff is the first wait. Default 250 ms.
+	LoginBackoff time.Duration
+	// LoginBackoffMax caps the wait. Default 5 s (under HandshakeTimeout).
+	LoginBackoffMax time.Duration
+	// LoginFailureWindow is how long a failed login is remembered.
+	// Default 10 minutes.
+	LoginFailureWindow time.Duration
+	// MaxConcurrentPasswordChecks bounds the password hashes checked at
+	// once, so that guessing cannot take every core; one more check is
+	// reserved for a source logging in as a role it logged in as before.
+	// Default GOMAXPROCS/2, at least 1.
+	MaxConcurrentPasswordChecks int
 	// WriteTimeout bounds how long one write to a client socket may make no
 	// progress (each chunk of up to 64 KiB gets a fresh deadline, so it is
 	// a stall timeout, not a limit on large responses). A client that stops
@@ -72,13 +117,19 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	ln   net.Listener
-	sem  chan struct{}
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	pending map[netip.Addr]int // connections per source not yet past the handshake
-	closed  bool
-	wg      sync.WaitGroup
+	budget  *dataBudget
+	logins  *loginGuard
+	refusal *rateLog
+	stats   counters
+
+	mu            sync.Mutex
+	conns         map[*conn]struct{}
+	handshaking   map[*conn]struct{} // connections not yet past the handshake
+	pending       map[netip.Addr]int // handshaking connections per source
+	authenticated int                // connections holding one of MaxConnections
+	closed        bool
+	wg            sync.WaitGroup
 
 	// ctx is the parent of every connection's context; Close cancels it.
 	ctx    context.Context
@@ -102,8 +153,9 @@ func New(opts Options) *Server {
 		opts.HandshakeTimeout = 10 * time.Second
 	}
 	if opts.MaxUnauthenticatedPerSource == 0 {
-		opts.MaxUnauthenticatedPerSource = 64
+		opts.MaxUnauthenticatedPerSource = 16
 	}
+	setDefaultLimits(&opts)
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}
@@ -114,8 +166,62 @@ func New(opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.MaxConnections), conns: map[*conn]struct{}{},
-		pending: map[netip.Addr]int{}, ctx: ctx, cancel: cancel}
+	return &Server{opts: opts, log: opts.Logger, conns: map[*conn]struct{}{}, handshaking: map[*conn]struct{}{},
+		pending: map[netip.Addr]int{}, ctx: ctx, cancel: cancel,
+		budget:  newDataBudget(opts.MaxRequestDataInFlight),
+		refusal: newRateLog(opts.Logger, refusalLogEvery),
+		logins: newLoginGuard(loginOptions{free: opts.LoginFailuresBeforeBackoff, base: opts.LoginBackoff, max: opts.LoginBackoffMax,
+			window: opts.LoginFailureWindow, checks: opts.MaxConcurrentPasswordChecks, trustFor: 24 * time.Hour, maxTracked: 8192}, time.Now)}
+}
+
+// refusalLogEvery is the most often one kind of refused connection or
+// failed login is logged.
+const refusalLogEvery = 10 * time.Second
+
+// setDefaultLimits fills the defaults of the pre-authentication, budget
+// and login limits.
+func setDefaultLimits(o *Options) {
+	if o.MaxPreAuthFrameSize == 0 {
+		o.MaxPreAuthFrameSize = 4 << 10
+	}
+	if o.MaxRequestDataInFlight == 0 {
+		o.MaxRequestDataInFlight = 128 << 20
+	}
+	o.MaxRequestDataInFlight = max(o.MaxRequestDataInFlight, 2*int64(o.MaxFrameSize))
+	if o.MaxUnauthenticated == 0 {
+		o.MaxUnauthenticated = 256
+	}
+	if o.MaxFailedLoginsPerConnection == 0 {
+		o.MaxFailedLoginsPerConnection = 3
+	}
+	if o.LoginFailuresBeforeBackoff == 0 {
+		o.LoginFailuresBeforeBackoff = 3
+	}
+	if o.LoginBackoff == 0 {
+		o.LoginBackoff = 250 * time.Millisecond
+	}
+	if o.LoginBackoffMax == 0 {
+		o.LoginBackoffMax = 5 * time.Second
+	}
+	if o.LoginFailureWindow == 0 {
+		o.LoginFailureWindow = 10 * time.Minute
+	}
+	if o.MaxConcurrentPasswordChecks == 0 {
+		o.MaxConcurrentPasswordChecks = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+}
+
+// Stats returns the defences' counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	conns, hs := s.authenticated, len(s.handshaking)
+	s.mu.Unlock()
+	return Stats{Connections: conns, Handshaking: hs,
+		RefusedPerSource: s.stats.refusedPerSource.Load(), Evicted: s.stats.evicted.Load(), RefusedFull: s.stats.refusedFull.Load(),
+		HandshakeTimeouts: s.stats.handshakeTimeouts.Load(), FailedLogins: s.stats.failedLogins.Load(),
+		ClosedAfterFailedLogins: s.stats.closedAfterFailedLogins.Load(),
+		RequestBytesInFlight:    s.budget.used.Load(), PeakRequestBytesInFlight: s.budget.peak.Load(),
+		SlowConsumersDisconnected: s.slowConsumers.Load()}
 }
 
 // Listen opens the listening socket.
@@ -149,47 +255,76 @@ func (s *Server) Serve() error {
 			}
 			return fmt.Errorf("native transport: accept: %w", err)
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			s.log.Warn("rejecting client connection: too many connections", "remote", nc.RemoteAddr().String(), "max", s.opts.MaxConnections)
-			nc.Close()
-			continue
-		}
-		c := newConn(s, nc)
-		if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-			c.source = ap.Addr().Unmap()
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			nc.Close()
-			<-s.sem
-			continue
-		}
-		if s.pending[c.source] >= s.opts.MaxUnauthenticatedPerSource {
-			s.mu.Unlock()
-			s.log.Warn("rejecting client connection: too many connections from this source still handshaking",
-				"remote", nc.RemoteAddr().String(), "max", s.opts.MaxUnauthenticatedPerSource)
-			nc.Close()
-			<-s.sem
-			continue
-		}
-		s.pending[c.source]++
-		c.pendingHeld = true
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.releasePending()
-			<-s.sem
-		}()
+		s.admit(nc)
 	}
+}
+
+// admit registers a new connection as handshaking and starts serving it,
+// unless its source already has MaxUnauthenticatedPerSource handshaking;
+// when MaxUnauthenticated are handshaking, the one idle longest is
+// evicted to make room.
+func (s *Server) admit(nc net.Conn) {
+	c := newConn(s, nc)
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.source = ap.Addr().Unmap()
+	}
+	c.touch()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if s.pending[c.source] >= s.opts.MaxUnauthenticatedPerSource {
+		s.mu.Unlock()
+		nc.Close()
+		s.stats.refusedPerSource.Add(1)
+		s.refusal.warn("refusing client connections: too many from one source still handshaking",
+			"remote", nc.RemoteAddr().String(), "max_per_source", s.opts.MaxUnauthenticatedPerSource)
+		return
+	}
+	var victim *conn
+	if len(s.handshaking) >= s.opts.MaxUnauthenticated {
+		victim = s.idlestHandshakingLocked()
+		s.dropPendingLocked(victim)
+	}
+	s.pending[c.source]++
+	c.pendingHeld = true
+	s.handshaking[c] = struct{}{}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	if victim != nil {
+		victim.close()
+		s.stats.evicted.Add(1)
+		s.refusal.warn("closing idle handshaking client connections: too many connections handshaking",
+			"evicted", victim.nc.RemoteAddr().String(), "max_unauthenticated", s.opts.MaxUnauthenticated)
+	}
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		if c.slotHeld {
+			c.slotHeld = false
+			s.authenticated--
+		}
+		s.mu.Unlock()
+		c.releasePending()
+	}()
+}
+
+// idlestHandshakingLocked returns the handshaking connection whose last
+// frame (or accept) is oldest. s.mu is held; MaxUnauthenticated bounds
+// the scan.
+func (s *Server) idlestHandshakingLocked() *conn {
+	var v *conn
+	for c := range s.handshaking {
+		if v == nil || c.lastActive.Load() < v.lastActive.Load() {
+			v = c
+		}
+	}
+	return v
 }
 
 // Close stops accepting, closes every connection, cancels the context of
@@ -295,7 +430,18 @@ type conn struct {
 	workerWG sync.WaitGroup // the workers' goroutines
 
 	source      netip.Addr
-	pendingHeld bool // counted in s.pending until the handshake completes (guarded by s.mu)
+	pendingHeld bool         // counted in s.pending and s.handshaking until the handshake completes (guarded by s.mu)
+	slotHeld    bool         // holds one of MaxConnections (guarded by s.mu)
+	lastActive  atomic.Int64 // unix nanoseconds of the last frame read (or of the accept)
+	// failedLogins counts this connection's bad credentials (reader
+	// goroutine only).
+	failedLogins int
+	// handshakeDeadline is when the handshake must be complete (set
+	// before reading starts).
+	handshakeDeadline time.Time
+	// reserved is the budget held by the frame being read (reader
+	// goroutine only).
+	reserved int64
 	// tasks feeds the connection's workers: long-lived goroutines (so
 	// their grown stacks are reused) started on demand up to maxWorkers.
 	tasks   chan task
@@ -308,8 +454,9 @@ type conn struct {
 const maxWorkers = 128
 
 type task struct {
-	h    frame.Header
-	body []byte
+	h        frame.Header
+	body     []byte
+	reserved int64 // budget released once the request is answered
 }
 
 func (c *conn) worker() {
@@ -322,6 +469,7 @@ func (c *conn) worker() {
 			return
 		}
 		c.handle(t.h, t.body)
+		c.s.budget.release(t.reserved)
 		<-c.inflight
 		c.reqWG.Done()
 	}
@@ -368,50 +516,108 @@ func (c *conn) serve() {
 		close(c.done)
 		<-writerDone
 	}()
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
-	r := frame.NewReader(bufio.NewReaderSize(c.nc, 64<<10), c.s.opts.MaxFrameSize)
-	var scratch []byte
+	c.handshakeDeadline = time.Now().Add(c.s.opts.HandshakeTimeout)
+	_ = c.nc.SetReadDeadline(c.handshakeDeadline)
+	r := frame.NewReader(bufio.NewReaderSize(c.nc, 64<<10), c.s.opts.MaxPreAuthFrameSize)
+	r.SetBeforeBody(c.reserveBody)
 	for {
-		h, body, err := r.Next()
-		if err != nil {
-			c.readError(err)
+		ok := c.readOne(r)
+		c.s.budget.release(c.reserved)
+		c.reserved = 0
+		if !ok {
 			return
-		}
-		c.stateMu.Lock()
-		comp := c.compression
-		c.stateMu.Unlock()
-		req, sc, err := frame.OpenRequest(h, body, comp, c.s.opts.MaxFrameSize, scratch)
-		scratch = sc
-		if err != nil {
-			c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
-			return
-		}
-		// Requests before the handshake completes run inline, in order.
-		c.stateMu.Lock()
-		ready := c.ready
-		c.stateMu.Unlock()
-		if !ready {
-			if !c.handshake(h, req.Body) {
-				return
-			}
-			continue
-		}
-		// Copy the body: the reader reuses its buffer for the next frame.
-		bodyCopy := append([]byte(nil), req.Body...)
-		select {
-		case c.inflight <- struct{}{}:
-		default:
-			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.Overloaded, Message: fmt.Sprintf("Too many in-flight requests on this connection (max %d)", c.s.opts.MaxRequestsPerConnection)})
-			continue
-		}
-		c.reqWG.Add(1)
-		c.tasks <- task{h: h, body: bodyCopy} // never blocks: inflight bounds it
-		if c.idle.Load() == 0 && c.workers < maxWorkers {
-			c.workers++
-			c.workerWG.Add(1)
-			go c.worker()
 		}
 	}
+}
+
+// reserveBody reserves a frame's body from the server's budget before it
+// is read (frame.Reader's before-body hook). Handshake frames are not
+// counted: MaxPreAuthFrameSize and MaxUnauthenticated bound them, and a
+// spent budget must not keep new clients from logging in.
+func (c *conn) reserveBody(h frame.Header) error {
+	if !c.isReady() {
+		return nil
+	}
+	n := int64(h.Length)
+	if err := c.s.budget.acquire(c.ctx, n); err != nil {
+		return err
+	}
+	c.reserved += n
+	return nil
+}
+
+// readOne reads one frame and handles it (inline during the handshake,
+// by a worker after); it reports false when the connection must close.
+// The budget left in c.reserved is released by the caller; what a
+// queued request holds moves to its task.
+func (c *conn) readOne(r *frame.Reader) bool {
+	h, body, err := r.Next()
+	if err != nil {
+		c.readError(err)
+		return false
+	}
+	c.touch()
+	c.stateMu.Lock()
+	comp, ready := c.compression, c.ready
+	c.stateMu.Unlock()
+	limit := c.s.opts.MaxPreAuthFrameSize
+	if ready {
+		limit = c.s.opts.MaxFrameSize
+	}
+	if h.Has(frame.FlagCompression) && comp != frame.NoCompression {
+		// Reserve the declared decompressed size before decompressing
+		// (OpenRequest refuses a size over the limit before allocating).
+		if n, err := frame.DecompressedLen(comp, body); err == nil && n <= limit {
+			if err := c.reserveBody(frame.Header{Length: int32(n)}); err != nil {
+				return false
+			}
+		}
+	}
+	req, _, err := frame.OpenRequest(h, body, comp, limit, nil)
+	if err != nil {
+		c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
+		return false
+	}
+	// Requests before the handshake completes run inline, in order.
+	if !ready {
+		if !c.handshake(h, req.Body) {
+			return false
+		}
+		if c.isReady() {
+			r.SetMaxBody(c.s.opts.MaxFrameSize)
+		}
+		return true
+	}
+	// A decompressed body is a fresh buffer; the reader reuses its buffer
+	// for the next frame, so an uncompressed body is copied.
+	reqBody := req.Body
+	if !h.Has(frame.FlagCompression) {
+		reqBody = append([]byte(nil), req.Body...)
+	}
+	select {
+	case c.inflight <- struct{}{}:
+	default:
+		c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.Overloaded, Message: fmt.Sprintf("Too many in-flight requests on this connection (max %d)", c.s.opts.MaxRequestsPerConnection)})
+		return true
+	}
+	c.reqWG.Add(1)
+	c.tasks <- task{h: h, body: reqBody, reserved: c.reserved} // never blocks: inflight bounds it
+	c.reserved = 0
+	if c.idle.Load() == 0 && c.workers < maxWorkers {
+		c.workers++
+		c.workerWG.Add(1)
+		go c.worker()
+	}
+	return true
+}
+
+// touch records that the connection was active now.
+func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
+
+func (c *conn) isReady() bool {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	return c.ready
 }
 
 func (c *conn) readError(err error) {
@@ -426,11 +632,13 @@ func (c *conn) readError(err error) {
 		c.sendError(tooBig.Stream, cqlerr.Protocolf("Request is too big: length %d exceeds maximum allowed length %d.", tooBig.Length, tooBig.Max))
 	case errors.As(err, &pe):
 		c.sendError(pe.Stream, cqlerr.Protocolf("%s", pe.Message))
-	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), c.ctx.Err() != nil:
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			c.s.log.Debug("closing client connection: handshake timeout", "remote", c.nc.RemoteAddr().String())
+			c.s.stats.handshakeTimeouts.Add(1)
+			c.s.refusal.warn("closing client connections: handshake not completed in time", "remote", c.nc.RemoteAddr().String(),
+				"handshake_timeout", c.s.opts.HandshakeTimeout)
 			return
 		}
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -474,6 +682,9 @@ func (c *conn) handshake(h frame.Header, body []byte) bool {
 			c.stateMu.Unlock()
 			return true
 		}
+		if !c.takeSlot(h.Stream) {
+			return false
+		}
 		c.reply(h.Stream, frame.OpReady, func(dst []byte) []byte { return dst })
 		c.setCompression(comp)
 		c.markReady(query.Session{})
@@ -491,20 +702,7 @@ func (c *conn) handshake(h frame.Header, body []byte) bool {
 			c.sendError(h.Stream, cqlerr.Protocolf("%v", err))
 			return false
 		}
-		user, pass, ok := parsePlain(token)
-		if !ok {
-			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Invalid SASL PLAIN token"})
-			return true
-		}
-		super, err := c.s.opts.Auth.Authenticate(user, pass)
-		if err != nil {
-			c.s.log.Info("client authentication failed", "remote", c.nc.RemoteAddr().String(), "user", user)
-			c.sendError(h.Stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Provided username " + user + " and/or password are incorrect"})
-			return true
-		}
-		c.reply(h.Stream, frame.OpAuthSuccess, func(dst []byte) []byte { return frame.AppendAuthSuccess(dst, nil) })
-		c.markReady(query.Session{User: user, Superuser: super})
-		return true
+		return c.login(h.Stream, token)
 	default:
 		c.stateMu.Lock()
 		pending := c.authPending
@@ -516,6 +714,77 @@ func (c *conn) handshake(h frame.Header, body []byte) bool {
 		c.sendError(h.Stream, cqlerr.Protocolf("Unexpected message %s, expecting STARTUP or OPTIONS", h.Opcode))
 		return true
 	}
+}
+
+// login checks a SASL PLAIN token (after the guard's backoff, within its
+// bound on concurrent hash checks) and answers AUTH_SUCCESS or
+// BadCredentials; it reports false when the connection must close: after
+// MaxFailedLoginsPerConnection failures, when no connection slot is free,
+// or when the connection ended while waiting.
+func (c *conn) login(stream int16, token []byte) bool {
+	user, pass, ok := parsePlain(token)
+	if !ok {
+		c.sendError(stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Invalid SASL PLAIN token"})
+		return c.loginFailed(user)
+	}
+	g := c.s.logins
+	// The handshake deadline bounds the backoff and the wait for a hash
+	// check as it bounds reading the handshake's frames.
+	ctx, cancel := context.WithDeadline(c.ctx, c.handshakeDeadline)
+	defer cancel()
+	if !wait(ctx, g.delay(c.source, user)) {
+		c.s.stats.handshakeTimeouts.Add(1)
+		return false
+	}
+	super, err := g.check(ctx, g.isTrusted(c.source, user), func() (bool, error) { return c.s.opts.Auth.Authenticate(user, pass) })
+	if ctx.Err() != nil {
+		c.s.stats.handshakeTimeouts.Add(1)
+		return false
+	}
+	if err != nil {
+		g.failed(c.source, user)
+		c.sendError(stream, &cqlerr.Error{Code: cqlerr.BadCredentials, Message: "Provided username " + user + " and/or password are incorrect"})
+		return c.loginFailed(user)
+	}
+	g.succeeded(c.source, user)
+	if !c.takeSlot(stream) {
+		return false
+	}
+	c.reply(stream, frame.OpAuthSuccess, func(dst []byte) []byte { return frame.AppendAuthSuccess(dst, nil) })
+	c.markReady(query.Session{User: user, Superuser: super})
+	return true
+}
+
+// loginFailed counts a failed login; it reports false (close) once the
+// connection reached MaxFailedLoginsPerConnection.
+func (c *conn) loginFailed(user string) bool {
+	c.s.stats.failedLogins.Add(1)
+	c.failedLogins++
+	c.s.refusal.warn("client authentication failed", "remote", c.nc.RemoteAddr().String(), "user", user)
+	if c.failedLogins >= c.s.opts.MaxFailedLoginsPerConnection {
+		c.s.stats.closedAfterFailedLogins.Add(1)
+		return false
+	}
+	return true
+}
+
+// takeSlot moves the connection from the handshaking budget to one of
+// MaxConnections; when none is free it answers Overloaded and reports
+// false.
+func (c *conn) takeSlot(stream int16) bool {
+	c.s.mu.Lock()
+	if c.s.authenticated >= c.s.opts.MaxConnections {
+		c.s.mu.Unlock()
+		c.s.stats.refusedFull.Add(1)
+		c.s.refusal.warn("refusing client connections: too many connections", "remote", c.nc.RemoteAddr().String(), "max", c.s.opts.MaxConnections)
+		c.sendError(stream, &cqlerr.Error{Code: cqlerr.Overloaded, Message: fmt.Sprintf("Too many connections (max %d)", c.s.opts.MaxConnections)})
+		return false
+	}
+	c.s.authenticated++
+	c.slotHeld = true
+	c.s.dropPendingLocked(c)
+	c.s.mu.Unlock()
+	return true
 }
 
 func (c *conn) setCompression(comp frame.Compression) {
@@ -539,12 +808,18 @@ func (c *conn) markReady(s query.Session) {
 func (c *conn) releasePending() {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
+	c.s.dropPendingLocked(c)
+}
+
+// dropPendingLocked stops counting c as handshaking; s.mu is held.
+func (s *Server) dropPendingLocked(c *conn) {
 	if !c.pendingHeld {
 		return
 	}
 	c.pendingHeld = false
-	if c.s.pending[c.source]--; c.s.pending[c.source] <= 0 {
-		delete(c.s.pending, c.source)
+	delete(s.handshaking, c)
+	if s.pending[c.source]--; s.pending[c.source] <= 0 {
+		delete(s.pending, c.source)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/golang/snappy"
@@ -120,6 +121,31 @@ func grow(dst []byte, n int) []byte {
 		dst = nb
 	}
 	return dst[:len(dst)+n]
+}
+
+// DecompressedLen returns the size src declares it decompresses to under
+// c (the length itself for NoCompression), without decompressing it.
+func DecompressedLen(c Compression, src []byte) (int, error) {
+	switch c {
+	case NoCompression:
+		return len(src), nil
+	case LZ4:
+		if len(src) < 4 {
+			return 0, fmt.Errorf("%w: lz4 body shorter than its length prefix", ErrDecompress)
+		}
+		n := binary.BigEndian.Uint32(src)
+		if n > math.MaxInt32 {
+			return 0, fmt.Errorf("%w: lz4 body declares %d bytes", ErrDecompress, n)
+		}
+		return int(n), nil
+	case Snappy:
+		n, err := snappy.DecodedLen(src)
+		if err != nil {
+			return 0, fmt.Errorf("%w: snappy: %v", ErrDecompress, err)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: unknown compression %d", ErrDecompress, c)
 }
 
 // Decompress appends the decompressed form of src to dst. It fails, wrapping

@@ -28,6 +28,13 @@ const bodyChunk = 64 << 10
 // After any error the connection's framing is lost and it must be closed
 // (after answering, for the typed errors).
 func ReadFrame(r io.Reader, maxBody int, buf []byte) (Header, []byte, error) {
+	return readFrame(r, maxBody, buf, nil)
+}
+
+// readFrame is ReadFrame with a hook called with the header, once the
+// declared length passed the maxBody check and before the body is read;
+// its error is returned as is.
+func readFrame(r io.Reader, maxBody int, buf []byte, beforeBody func(Header) error) (Header, []byte, error) {
 	var hb [HeaderSize]byte
 	hdr := hb[:]
 	if cap(buf) >= HeaderSize {
@@ -60,6 +67,11 @@ func ReadFrame(r io.Reader, maxBody int, buf []byte) (Header, []byte, error) {
 	}
 	if n := int64(uint32(h.Length)); n > int64(maxBody) {
 		return h, nil, &FrameTooLargeError{Stream: h.Stream, Opcode: h.Opcode, Length: n, Max: maxBody}
+	}
+	if beforeBody != nil {
+		if err := beforeBody(h); err != nil {
+			return h, nil, err
+		}
 	}
 	body, err := readBody(r, int(h.Length), buf)
 	if err != nil {
@@ -100,20 +112,34 @@ func readBody(r io.Reader, n int, buf []byte) ([]byte, error) {
 // Wrap a net.Conn in a bufio.Reader first: ReadFrame issues several small
 // reads per frame.
 type Reader struct {
-	r       io.Reader
-	maxBody int
-	buf     []byte
+	r          io.Reader
+	maxBody    int
+	buf        []byte
+	beforeBody func(Header) error
 }
 
-// shrinkAbove is the buffer capacity above which a Reader lets a large
-// buffer go once a smaller frame arrives.
-const shrinkAbove = 4 << 20
+// shrinkAbove is the buffer capacity above which a Reader lets its buffer
+// go before reading the next frame: a connection that once sent a large
+// frame does not keep that memory while idle.
+const shrinkAbove = 64 << 10
 
 // NewReader returns a Reader of frames from r whose bodies may be at most
 // maxBody bytes (maxBody <= 0 means MaxFrameBody).
 func NewReader(r io.Reader, maxBody int) *Reader {
 	return &Reader{r: r, maxBody: maxBody}
 }
+
+// SetMaxBody changes the largest body the next frames may declare
+// (n <= 0 means MaxFrameBody): a server reads small frames only until the
+// client has authenticated.
+func (r *Reader) SetMaxBody(n int) { r.maxBody = n }
+
+// SetBeforeBody installs fn, called with each frame's header after its
+// length passed the size check and before its body is read (and memory is
+// allocated for it); an error from fn is returned by Next. A server
+// reserves the body's bytes from a global budget there, waiting when the
+// budget is spent (back-pressure: the socket is not read meanwhile).
+func (r *Reader) SetBeforeBody(fn func(Header) error) { r.beforeBody = fn }
 
 // Next reads the next frame as ReadFrame does. The body is valid until the
 // next call to Next.
@@ -124,7 +150,7 @@ func (r *Reader) Next() (Header, []byte, error) {
 	if r.buf == nil {
 		r.buf = make([]byte, 0, 4096)
 	}
-	h, body, err := ReadFrame(r.r, r.maxBody, r.buf)
+	h, body, err := readFrame(r.r, r.maxBody, r.buf, r.beforeBody)
 	if cap(body) > cap(r.buf) {
 		r.buf = body[:0]
 	}
