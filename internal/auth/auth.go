@@ -1,10 +1,15 @@
-// Package auth owns client authentication: roles (Cassandra's
-// system_auth.roles), their bcrypt-hashed passwords, the first-start
-// superuser with a random password, and the SASL PLAIN check the native
-// protocol's PasswordAuthenticator performs.
+// Package auth owns client authentication and the permissions store:
+// roles (Cassandra's system_auth.roles), their bcrypt-hashed passwords, the
+// first-start superuser with a random password, the SASL PLAIN check the
+// native protocol's PasswordAuthenticator performs, and the permissions
+// CassandraAuthorizer grants (system_auth.role_permissions). Deciding
+// whether a statement is allowed is the query layer's job (query/authz.go);
+// this package only stores and syncs.
 //
-// Roles persist in the storage engine's metadata store. The package never
-// logs a password or a hash.
+// Roles and permissions persist in the storage engine's metadata store and
+// travel together in Export/Merge (newest change wins, drops leave
+// tombstones, timestamps bounded by the caller's notAfter). The package
+// never logs a password or a hash.
 package auth
 
 import (
@@ -67,6 +72,8 @@ type Manager struct {
 	store    Store
 	now      func() time.Time
 	onChange atomic.Pointer[func()]
+	// gen counts changes to roles and permissions (Generation).
+	gen atomic.Uint64
 }
 
 // New returns a Manager over store.
@@ -313,7 +320,14 @@ func (m *Manager) dropRole(name string, ifExists bool) (bool, error) {
 			}
 		}
 	}
-	ts, _ := json.Marshal(after(m.now().UnixMicro(), dropped.Modified))
+	newest, err := m.dropRolePerms(name)
+	if err != nil {
+		return false, err
+	}
+	if _, err := m.revokeAllOn("roles/" + name); err != nil {
+		return false, err
+	}
+	ts, _ := json.Marshal(after(m.now().UnixMicro(), max(dropped.Modified, newest)))
 	if err := m.store.SetMeta(tombPrefix+name, ts); err != nil {
 		return false, err
 	}
@@ -404,6 +418,9 @@ func (m *Manager) RevokeRole(role, revokee string) error {
 func (m *Manager) mutate(fn func() (bool, error)) (bool, error) {
 	m.mu.Lock()
 	changed, err := fn()
+	if changed {
+		m.gen.Add(1) // even on a partial failure: caches must not trust old state
+	}
 	m.mu.Unlock()
 	if changed && err == nil {
 		m.changed()
@@ -414,6 +431,11 @@ func (m *Manager) mutate(fn func() (bool, error)) (bool, error) {
 type exported struct {
 	Roles []roleRecord     `json:"roles"`
 	Tombs map[string]int64 `json:"tombstones,omitempty"`
+	// Perms and PermTombs are the permission records and resource
+	// tombstones (permissions.go); omitted when empty, so a node without
+	// any grant exports what it did before permissions existed.
+	Perms     []permRecord     `json:"permissions,omitempty"`
+	PermTombs map[string]int64 `json:"permission_tombstones,omitempty"`
 }
 
 func (m *Manager) export() (exported, error) {
@@ -442,11 +464,18 @@ func (m *Manager) export() (exported, error) {
 		}
 		return true
 	})
+	if err != nil {
+		return ex, err
+	}
+	if ex.Perms, err = m.listPerms(); err != nil {
+		return ex, err
+	}
+	ex.PermTombs, err = m.listPermTombs()
 	return ex, err
 }
 
-// Export returns every role (with its password hash) and role tombstone,
-// for a peer to Merge. It travels only over the mutual-TLS internode
+// Export returns every role (with its password hash), role tombstone,
+// permission record and permission tombstone, for a peer to Merge. It travels only over the mutual-TLS internode
 // connection.
 func (m *Manager) Export() ([]byte, error) {
 	m.mu.Lock()
@@ -458,7 +487,8 @@ func (m *Manager) Export() ([]byte, error) {
 	return json.Marshal(ex)
 }
 
-// Version is a short hash of Export: equal versions mean equal roles.
+// Version is a short hash of Export: equal versions mean equal roles and
+// permissions.
 func (m *Manager) Version() string {
 	b, err := m.Export()
 	if err != nil {
@@ -468,17 +498,28 @@ func (m *Manager) Version() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// Merge folds a peer's exported roles into ours: for each role the newer
-// record wins (ties by content), tombstones newer than a role remove it.
-// It reports whether anything changed.
+// Merge folds a peer's exported roles and permissions into ours: for each
+// role and each (role, resource) permission record the newer record wins
+// (ties by content), tombstones newer than a record remove it (a role's
+// tombstone also removes the permissions granted to it). It reports whether
+// anything changed.
 //
-// notAfter (µs since the epoch) bounds every role's modification time and
-// every tombstone in data: data holding a later one is refused whole, with
+// notAfter (µs since the epoch) bounds every role's and permission record's
+// modification time and every tombstone in data: data holding a later one
+// is refused whole, with
 // a *TimestampError, before anything is applied. A role stamped far in the
 // future would survive every later DROP ROLE, and such a tombstone would
 // delete a role for good. The caller chooses the bound (the cluster uses now
 // plus its clock skew allowance); math.MaxInt64 accepts any timestamp.
 func (m *Manager) Merge(data []byte, notAfter int64) (bool, error) {
+	changed, err := m.merge(data, notAfter)
+	if changed {
+		m.gen.Add(1)
+	}
+	return changed, err
+}
+
+func (m *Manager) merge(data []byte, notAfter int64) (bool, error) {
 	var in exported
 	if err := json.Unmarshal(data, &in); err != nil {
 		return false, fmt.Errorf("auth: decode peer roles: %w", err)
@@ -537,13 +578,15 @@ func (m *Manager) Merge(data []byte, notAfter int64) (bool, error) {
 		byName[r.Name] = r
 		changed = true
 	}
-	return changed, nil
+	pc, err := m.mergePerms(in, local.Tombs)
+	return changed || pc, err
 }
 
 // TimestampError is Merge's refusal of a peer's roles holding timestamps
 // beyond the bound it was given; nothing of them was merged. What names
-// the first offending timestamp in name order: "role R modified" or
-// "role R tombstone" (the role name as the peer sent it).
+// the first offending timestamp in name order: "role R modified",
+// "role R tombstone", "permissions of R on X modified" or "permissions on X
+// tombstone" (names as the peer sent them).
 type TimestampError = tsbound.Error
 
 // checkTimestamps returns a *TimestampError if a role or tombstone of ex is
@@ -559,6 +602,12 @@ func (ex *exported) checkTimestamps(notAfter int64) error {
 	}
 	for name, ts := range ex.Tombs {
 		stamps = append(stamps, stamp{fmt.Sprintf("role %q tombstone", name), ts})
+	}
+	for _, p := range ex.Perms {
+		stamps = append(stamps, stamp{fmt.Sprintf("permissions of %q on %q modified", p.Role, p.Resource), p.Modified})
+	}
+	for res, ts := range ex.PermTombs {
+		stamps = append(stamps, stamp{fmt.Sprintf("permissions on %q tombstone", res), ts})
 	}
 	slices.SortFunc(stamps, func(a, b stamp) int { return strings.Compare(a.what, b.what) })
 	c := tsbound.New("auth", notAfter)

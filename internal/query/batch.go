@@ -26,6 +26,9 @@ func (p *Processor) Batch(ctx context.Context, s *Session, batchType byte, entri
 	items := make([]batchItem, 0, len(entries))
 	for _, e := range entries {
 		stmt, sess, err := p.batchEntry(s, e)
+		if err == nil {
+			err = p.authorize(sess, stmt) // MODIFY on each table (authz_stmt.go)
+		}
 		if err != nil {
 			return nil, err
 		}

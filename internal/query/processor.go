@@ -44,6 +44,11 @@ type Options struct {
 	// Roles manages roles; nil means authentication is disabled
 	// (AllowAllAuthenticator) and role statements fail.
 	Roles RoleManager
+	// Authorizer stores permissions and turns on CassandraAuthorizer's
+	// checks on every statement (authz.go); nil means AllowAllAuthorizer
+	// (every logged-in role may do anything with data). Used only with
+	// Roles.
+	Authorizer PermissionManager
 	// Node describes this node for system.local.
 	Node NodeInfo
 	// Logger; default slog.Default().
@@ -94,6 +99,8 @@ type Processor struct {
 	// listPrepend hands out decreasing timeuuid ticks for list prepends.
 	prependMu   sync.Mutex
 	prependTick int64
+	// authz caches resolved permissions per role (authz.go).
+	authz authzCache
 }
 
 // New returns a Processor.
@@ -394,6 +401,9 @@ func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl cons
 func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement, values []Value, params *Params) (*Result, error) {
 	now := p.opts.Now()
 	c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: consistencyOf(params)}
+	if err := p.authorize(s, stmt); err != nil {
+		return nil, err
+	}
 	switch st := stmt.(type) {
 	case *cql.SelectStatement:
 		return p.selectStmt(ctx, c, s, st, params)
@@ -430,7 +440,7 @@ func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement,
 	case *cql.UnsupportedStatement:
 		return nil, cqlerr.Invalidf("%s is not supported by ringdb yet", st.Kind)
 	}
-	return p.ddl(c, s, stmt)
+	return p.afterSchemaChange(s)(p.ddl(c, s, stmt))
 }
 
 // table resolves a (possibly unqualified) table name.

@@ -143,9 +143,42 @@ func (p *Processor) virtualRows(t *schema.Table) ([][][]byte, error) {
 				if len(member) > 0 {
 					memberOf = types.BuildSet(types.SetOf(types.TextType, false), member)
 				}
-				add(text(r.Name), types.BooleanValue(r.CanLogin), types.BooleanValue(r.Superuser), memberOf, text(r.SaltedHash))
+				// salted_hash is never readable through CQL (decision 015):
+				// the column exists, as in Cassandra, but is always null.
+				add(text(r.Name), types.BooleanValue(r.CanLogin), types.BooleanValue(r.Superuser), memberOf, nil)
 			}
 		}
+	case "system_auth.role_permissions":
+		return p.rolePermissionRows()
+	}
+	return rows, nil
+}
+
+// rolePermissionRows returns system_auth.role_permissions: one row per
+// role and resource with the permissions granted directly, ordered by
+// role then resource (the table's key order).
+func (p *Processor) rolePermissionRows() ([][][]byte, error) {
+	if !p.authzOn() {
+		return nil, nil
+	}
+	grants, err := p.opts.Authorizer.ListPermissions()
+	if err != nil {
+		return nil, cqlerr.Serverf("listing permissions: %v", err)
+	}
+	sort.Slice(grants, func(i, j int) bool {
+		if grants[i].Role != grants[j].Role {
+			return grants[i].Role < grants[j].Role
+		}
+		return grants[i].Resource < grants[j].Resource
+	})
+	var rows [][][]byte
+	for _, g := range grants {
+		var elems [][]byte
+		for _, n := range g.Permissions {
+			elems = append(elems, types.TextValue(n))
+		}
+		rows = append(rows, [][]byte{types.TextValue(g.Role), types.TextValue(g.Resource),
+			types.BuildSet(types.SetOf(types.TextType, false), elems)})
 	}
 	return rows, nil
 }
