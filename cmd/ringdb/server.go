@@ -68,6 +68,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			set("ca-dir", func() { final.CADir = cfg.CADir })
 			set("commitlog-sync", func() { final.CommitlogSync = cfg.CommitlogSync })
 			set("authenticator", func() { final.Authenticator = config.NormalizeAuthenticator(cfg.Authenticator) })
+			set("authorizer", func() { final.Authorizer = cfg.Authorizer })
 			set("log-level", func() { final.LogLevel = cfg.LogLevel })
 			set("hinted-handoff-enabled", func() { final.HintedHandoffEnabled = &hints })
 			set("auto-bootstrap", func() { final.AutoBootstrap = &autoBootstrap })
@@ -88,6 +89,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 				}
 			})
 			final.Authenticator = config.NormalizeAuthenticator(final.Authenticator)
+			final.Authorizer = config.NormalizeAuthorizer(final.Authorizer)
 			final.EnsureDefaults()
 			var level slog.Level
 			_ = level.UnmarshalText([]byte(final.LogLevel))
@@ -143,6 +145,7 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.CADir, "ca-dir", "", "cluster CA directory (ca.key, ca.crt): this member issues join tokens and certifies the nodes that use them (its CA key is then on this machine)")
 	f.StringVar(&cfg.CommitlogSync, "commitlog-sync", "periodic", "periodic (fsync every 10s) or batch (fsync before acknowledging)")
 	f.StringVar(&cfg.Authenticator, "authenticator", "PasswordAuthenticator", "PasswordAuthenticator or AllowAll (development only)")
+	f.StringVar(&cfg.Authorizer, "authorizer", "CassandraAuthorizer", "CassandraAuthorizer (roles need GRANTed permissions) or AllowAll (every logged-in role may do anything)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&hints, "hinted-handoff-enabled", true, "store hints for replicas that are down or time out (hinted_handoff_enabled)")
 	f.StringVar(&cfg.ReplaceAddress, "replace-address", "", "on first start, take the tokens of the dead node at this address and stream its data from the other replicas (replace_address_first_boot)")

@@ -73,6 +73,11 @@ type Config struct {
 	// Authenticator is authenticator: "PasswordAuthenticator" (default) or
 	// "AllowAllAuthenticator" (development only, logged as insecure).
 	Authenticator string `yaml:"authenticator"`
+	// Authorizer is authorizer: "CassandraAuthorizer" (default: roles need
+	// permissions granted with GRANT) or "AllowAllAuthorizer" (every
+	// logged-in role may do anything with data; logged as insecure). With
+	// AllowAllAuthenticator it is AllowAllAuthorizer in effect.
+	Authorizer string `yaml:"authorizer"`
 	// MaxFrameSize is native_transport_max_frame_size in bytes. Default 16 MiB.
 	MaxFrameSize int `yaml:"native_transport_max_frame_size"`
 	// MaxRequestsPerConnection bounds in-flight requests per client
@@ -242,6 +247,9 @@ func (c *Config) EnsureDefaults() {
 	if c.Authenticator == "" {
 		c.Authenticator = "PasswordAuthenticator"
 	}
+	if c.Authorizer == "" {
+		c.Authorizer = "CassandraAuthorizer"
+	}
 	if c.MaxFrameSize == 0 {
 		c.MaxFrameSize = 16 << 20
 	}
@@ -363,6 +371,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("authenticator", "%q must be PasswordAuthenticator or AllowAllAuthenticator", c.Authenticator)
 	}
+	switch c.Authorizer {
+	case "CassandraAuthorizer", "AllowAllAuthorizer":
+	default:
+		bad("authorizer", "%q must be CassandraAuthorizer or AllowAllAuthorizer", c.Authorizer)
+	}
 	if c.MaxFrameSize < 64<<10 || c.MaxFrameSize > 256<<20 {
 		bad("native_transport_max_frame_size", "%d out of range 64KiB..256MiB", c.MaxFrameSize)
 	}
@@ -406,6 +419,20 @@ func NormalizeAuthenticator(s string) string {
 		return "AllowAllAuthenticator"
 	case "password", "passwordauthenticator":
 		return "PasswordAuthenticator"
+	}
+	return s
+}
+
+// NormalizeAuthorizer maps the short names accepted on the command line
+// ("AllowAll", "Cassandra") and Cassandra's fully qualified class names to
+// the canonical names Validate accepts.
+func NormalizeAuthorizer(s string) string {
+	s = strings.TrimPrefix(s, "org.apache.cassandra.auth.")
+	switch strings.ToLower(s) {
+	case "allowall", "allowallauthorizer":
+		return "AllowAllAuthorizer"
+	case "cassandra", "cassandraauthorizer":
+		return "CassandraAuthorizer"
 	}
 	return s
 }

@@ -72,6 +72,7 @@ type Node struct {
 	lone     bool // no seed but this node: it may make its own CA
 	authn    protocol.Authenticator
 	roleMgr  query.RoleManager
+	authz    query.PermissionManager // nil: AllowAllAuthorizer
 	roleSync cluster.RoleSync
 
 	closeMu sync.Mutex
@@ -144,7 +145,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 	}
 	log.Info("ringdb node started", "cluster", cfg.ClusterName, "native", n.nativeAddr.String(),
 		"internode", netip.AddrPortFrom(n.info.ListenAddress, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
-		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "dc", cfg.DC, "rack", cfg.Rack)
+		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "authorizer", cfg.Authorizer, "dc", cfg.DC, "rack", cfg.Rack)
 	return n, nil
 }
 

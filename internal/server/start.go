@@ -191,8 +191,16 @@ func (n *Node) newCluster() error {
 	case "PasswordAuthenticator":
 		n.roles = auth.New(n.engine)
 		n.authn, n.roleMgr, n.roleSync = n.roles, n.roles, n.roles
+		if cfg.Authorizer == "CassandraAuthorizer" {
+			n.authz = n.roles
+		} else {
+			n.log.Warn("INSECURE: AllowAllAuthorizer is on; every logged-in role may read, write and drop every table (GRANT/REVOKE are refused). Use CassandraAuthorizer.", "authorizer", cfg.Authorizer)
+		}
 	default:
 		n.log.Warn("INSECURE: AllowAllAuthenticator is on; any client that reaches the native port can read and write every table. Use it for development only.", "native_address", cfg.NativeAddress)
+		if cfg.Authorizer == "CassandraAuthorizer" {
+			n.log.Warn("authorizer CassandraAuthorizer needs PasswordAuthenticator: with AllowAllAuthenticator no permission is checked (AllowAllAuthorizer in effect)")
+		}
 	}
 	// Gossip states are signed with the node certificate's key and
 	// verified against the cluster CA (decision 010).
@@ -315,7 +323,7 @@ func (n *Node) join() error {
 // transport; its Serve goroutine ends when the transport is closed.
 func (n *Node) startNative() error {
 	cfg := n.cfg
-	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: n.roleMgr, Node: n.info, Logger: n.log,
+	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: n.roleMgr, Authorizer: n.authz, Node: n.info, Logger: n.log,
 		Store: n.coord, ReplicatedLWT: n.coord.ReplicatedLWT, Peers: n.cluster.Peers,
 		BatchSizeWarnThreshold: cfg.BatchSizeWarnThreshold(), BatchSizeFailThreshold: cfg.BatchSizeFailThreshold(),
 		OnSchemaChange: func(ch schema.Change) {
