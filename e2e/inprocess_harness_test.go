@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/ringdb/ringdb/internal/testnet"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -62,14 +63,14 @@ func startInProcessCluster(t *testing.T, addrs []string, opts ...inProcessOption
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic := &inProcessCluster{addrs: addrs, storagePort: freePort(t), nativePort: freePort(t), dir: dir, ca: ca}
+	ic := &inProcessCluster{addrs: addrs, storagePort: testnet.FreePort(t), nativePort: testnet.FreePort(t), dir: dir, ca: ca}
 	for i, a := range addrs {
 		certs := filepath.Join(dir, a, "certs")
 		if err := ca.IssueNode(netip.MustParseAddr(a), certs); err != nil {
 			t.Fatal(err)
 		}
 		cfg := config.Config{DataDir: filepath.Join(dir, a), ListenAddress: a, StoragePort: ic.storagePort, NativePort: ic.nativePort,
-			AdminAddress: a + ":" + strconv.Itoa(freePort(t)), CertsDir: certs, Seeds: []string{addrs[0]},
+			AdminAddress: a + ":" + strconv.Itoa(testnet.FreePort(t)), CertsDir: certs, Seeds: []string{addrs[0]},
 			ClusterName: "inproc", CommitlogSync: "periodic", WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 		for _, o := range opts {
 			o(ic, i, &cfg)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,7 +209,7 @@ func TestJoinTokenInProcess(t *testing.T) {
 func joinerConfig(t *testing.T, ic *inProcessCluster, addr, token string) config.Config {
 	t.Helper()
 	cfg := config.Config{DataDir: filepath.Join(ic.dir, addr), ListenAddress: addr, StoragePort: ic.storagePort,
-		NativePort: ic.nativePort, AdminAddress: addr + ":" + strconv.Itoa(freePort(t)), CertsDir: filepath.Join(ic.dir, addr, "certs"),
+		NativePort: ic.nativePort, AdminAddress: addr + ":" + strconv.Itoa(testnet.FreePort(t)), CertsDir: filepath.Join(ic.dir, addr, "certs"),
 		Seeds: []string{ic.addrs[0]}, ClusterName: "inproc", CommitlogSync: "periodic", JoinToken: token,
 		WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 	cfg.EnsureDefaults()

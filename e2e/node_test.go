@@ -2,9 +2,9 @@
 package e2e
 
 import (
+	"github.com/ringdb/ringdb/internal/testnet"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,41 +27,14 @@ type testNode struct {
 	password string
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	// In-process clusters listen on the port on 127.0.0.1-6: pick one that
-	// is free on all of them now (other packages' tests run alongside).
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		free := true
-		for i := 2; i <= 6 && free; i++ {
-			if l2, err := net.Listen("tcp", net.JoinHostPort("127.0.0."+strconv.Itoa(i), strconv.Itoa(port))); err != nil {
-				free = false
-			} else {
-				l2.Close()
-			}
-		}
-		if free {
-			return port
-		}
-	}
-	t.Fatal("no port free on 127.0.0.1-6")
-	return 0
-}
-
 // startNode starts a node with a fresh data directory (or dir, if given).
 func startNode(t *testing.T, dir string, mutate ...func(*config.Config)) *testNode {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cfg := config.Config{DataDir: dir, NativePort: freePort(t), StoragePort: freePort(t), CommitlogSync: "batch",
-		AdminAddress: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+	cfg := config.Config{DataDir: dir, NativePort: testnet.FreePort(t), StoragePort: testnet.FreePort(t), CommitlogSync: "batch",
+		AdminAddress: "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t)),
 		// Generous timeouts: CI machines are small and shared; these tests
 		// check results, not latency.
 		WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}

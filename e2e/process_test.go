@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"net"
 	"os"
 	"os/exec"
@@ -40,7 +41,7 @@ func startProc(t *testing.T, dir string, port int, args ...string) *procNode {
 		t.Fatal(err)
 	}
 	all := append([]string{"server", "--data-dir", dir, "--native-port", strconv.Itoa(port),
-		"--storage-port", strconv.Itoa(freePort(t)), "--admin-address", "127.0.0.1:" + strconv.Itoa(freePort(t))}, args...)
+		"--storage-port", strconv.Itoa(testnet.FreePort(t)), "--admin-address", "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t))}, args...)
 	cmd := exec.Command(bin, all...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -108,7 +109,7 @@ func kill9Durability(t *testing.T, mode string) {
 		t.Skip("starts processes")
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	p := startProc(t, dir, port, "--commitlog-sync", mode)
 	s := p.session(t)
 	mustExec(t, s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
@@ -181,8 +182,8 @@ func TestNodetoolDrain(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	port := freePort(t)
-	admin := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	port := testnet.FreePort(t)
+	admin := "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t))
 	p := startProc(t, dir, port, "--admin-address", admin)
 	s := p.session(t)
 	mustExec(t, s, "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -36,7 +37,7 @@ func TestRestartedMemberServesQuorumAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storagePort, nativePort := freePort(t), freePort(t)
+	storagePort, nativePort := testnet.FreePort(t), testnet.FreePort(t)
 	addrs := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 	cfgs := make([]config.Config, len(addrs))
 	nodes := make([]*server.Node, len(addrs))
@@ -61,7 +62,7 @@ func TestRestartedMemberServesQuorumAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfgs[i] = config.Config{DataDir: filepath.Join(dir, a), ListenAddress: a, StoragePort: storagePort, NativePort: nativePort,
-			AdminAddress: a + ":" + strconv.Itoa(freePort(t)), CertsDir: certs, Seeds: []string{"127.0.0.1"},
+			AdminAddress: a + ":" + strconv.Itoa(testnet.FreePort(t)), CertsDir: certs, Seeds: []string{"127.0.0.1"},
 			ClusterName: "settle", CommitlogSync: "periodic", WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 		cfgs[i].EnsureDefaults()
 		start(i)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"net"
 	"os"
 	"os/exec"
@@ -30,8 +31,8 @@ type failedStart struct {
 // hung instead of exiting).
 func runFailingServer(t *testing.T, dataDir string, args ...string) failedStart {
 	t.Helper()
-	base := []string{"server", "--data-dir", dataDir, "--native-port", strconv.Itoa(freePort(t)),
-		"--storage-port", strconv.Itoa(freePort(t)), "--admin-address", "127.0.0.1:" + strconv.Itoa(freePort(t)),
+	base := []string{"server", "--data-dir", dataDir, "--native-port", strconv.Itoa(testnet.FreePort(t)),
+		"--storage-port", strconv.Itoa(testnet.FreePort(t)), "--admin-address", "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t)),
 		"--cluster-name", "startup-test"}
 	ctx, cancel := context.WithTimeout(context.Background(), startupDeadline)
 	defer cancel()

@@ -11,6 +11,10 @@
 #   RINGDB_BIN              use this ringdb binary instead of building one
 #   RINGDB_SERVER_FLAGS     extra flags for `ringdb server` (word-split)
 #
+# Runs the scripts twice: against a cleartext node (interop.js, interop.py), then
+# against a node whose native port requires TLS, with certificates made by
+# openssl (tls.js, tls.py).
+#
 # Prints each script's checks, then one line "interop: N passed, M failed[, K skipped]"
 # (K = driver scripts skipped); exits non-zero if any script failed.
 set -euo pipefail
@@ -26,8 +30,8 @@ say() { echo "interop: $*"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringdb-interop.XXXXXX")
 server_pid=""
-cleanup() {
-	local rc=$?
+# stop_server stops the running node (TERM, then KILL after 5 s).
+stop_server() {
 	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
 		kill -TERM "$server_pid" 2>/dev/null || true
 		# give it a few seconds to stop cleanly, then force it
@@ -38,6 +42,11 @@ cleanup() {
 		kill -KILL "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
 	fi
+	server_pid=""
+}
+cleanup() {
+	local rc=$?
+	stop_server
 	rm -rf "$work"
 	exit "$rc"
 }
@@ -124,30 +133,36 @@ if port_open; then
 	exit 1
 fi
 
-data=$work/data
-log=$work/server.log
-mkdir -p "$data"
-# shellcheck disable=SC2086 # RINGDB_SERVER_FLAGS is word-split on purpose
-"$bin" server --data-dir "$data" --native-address "$host" --native-port "$port" \
-	${RINGDB_SERVER_FLAGS:-} >"$log" 2>&1 </dev/null &
-server_pid=$!
-say "started ringdb (pid $server_pid) on $host:$port, data dir $data"
-
-deadline=$((SECONDS + 30))
-until port_open && [[ -s "$data/superuser.password" ]]; do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		say "ERROR: ringdb exited during startup; its log:" >&2
-		cat "$log" >&2
-		exit 1
-	fi
-	if ((SECONDS >= deadline)); then
-		say "ERROR: ringdb did not accept connections on $host:$port with $data/superuser.password within 30s; its log:" >&2
-		cat "$log" >&2
-		exit 1
-	fi
-	sleep 0.2
-done
-say "ringdb is up"
+# start_server NAME FLAGS...: starts a fresh node (data dir $work/NAME) and
+# waits until it accepts connections and has written its superuser password.
+start_server() {
+	local name=$1
+	shift
+	data=$work/$name
+	log=$work/$name.log
+	mkdir -p "$data"
+	# shellcheck disable=SC2086 # RINGDB_SERVER_FLAGS is word-split on purpose
+	"$bin" server --data-dir "$data" --native-address "$host" --native-port "$port" \
+		"$@" ${RINGDB_SERVER_FLAGS:-} >"$log" 2>&1 </dev/null &
+	server_pid=$!
+	say "started ringdb (pid $server_pid) on $host:$port, data dir $data"
+	local deadline=$((SECONDS + 30))
+	until port_open && [[ -s "$data/superuser.password" ]]; do
+		if ! kill -0 "$server_pid" 2>/dev/null; then
+			say "ERROR: ringdb exited during startup; its log:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		if ((SECONDS >= deadline)); then
+			say "ERROR: ringdb did not accept connections on $host:$port with $data/superuser.password within 30s; its log:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+	say "ringdb is up"
+}
+start_server data
 
 export RINGDB_HOST=$host RINGDB_PORT=$port RINGDB_PASSWORD_FILE=$data/superuser.password
 
@@ -189,11 +204,47 @@ if [[ $run_python == 1 ]]; then
 	run_script python "$python" "$root/interop/python/interop.py"
 fi
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
-	say "ERROR: ringdb is no longer running" >&2
-	failed_scripts+=("server died")
-	total_failed=$((total_failed + 1))
+# ---- client TLS: a second node whose native port requires TLS -------------
+# Certificates from openssl (a throwaway CA, the node's certificate for
+# 127.0.0.1, and a CA the node does not use).
+server_alive() {
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		say "ERROR: ringdb is no longer running" >&2
+		failed_scripts+=("server died")
+		total_failed=$((total_failed + 1))
+	fi
+}
+make_certs() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=interop CA" \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=other CA" \
+		-keyout "$d/other.key" -out "$d/other.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$host" \
+		-keyout "$d/node.key" -out "$d/node.csr" 2>/dev/null
+	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$host" >"$d/ext.cnf"
+	openssl x509 -req -in "$d/node.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile "$d/ext.cnf" -out "$d/node.pem" 2>/dev/null
+}
+server_alive
+if ! command -v openssl >/dev/null 2>&1; then
+	missing "client TLS" "openssl is not on PATH (install the Debian package openssl)"
+elif ((run_node == 1 || run_python == 1)); then
+	stop_server
+	certs=$work/certs
+	make_certs "$certs"
+	start_server tls-data --client-tls --client-tls-cert "$certs/node.pem" --client-tls-key "$certs/node.key"
+	export RINGDB_PASSWORD_FILE=$data/superuser.password RINGDB_TLS_CA=$certs/ca.pem RINGDB_TLS_OTHER_CA=$certs/other.pem
+	if [[ $run_node == 1 ]]; then
+		run_script node-tls node "$root/interop/node/tls.js"
+	fi
+	if [[ $run_python == 1 ]]; then
+		run_script python-tls "$python" "$root/interop/python/tls.py"
+	fi
 fi
+
+server_alive
 
 if ((${#failed_scripts[@]} > 0)); then
 	say "FAILED: ${failed_scripts[*]}; last lines of the server log:"

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 
 func cqlshCmd() *cobra.Command {
 	var user, password, execute, file, passwordFile string
+	var ssl sslFlags
 	cmd := &cobra.Command{
 		Use:   "cqlsh [HOST[:PORT]]",
 		Short: "Interactive CQL shell (cqlsh-style output)",
@@ -38,7 +41,11 @@ func cqlshCmd() *cobra.Command {
 				}
 				password = strings.TrimSpace(string(b))
 			}
-			c, err := client.Dial(context.Background(), addr, client.Options{Username: user, Password: password})
+			tlsCfg, err := ssl.config()
+			if err != nil {
+				return err
+			}
+			c, err := client.Dial(context.Background(), addr, client.Options{Username: user, Password: password, TLS: tlsCfg})
 			if err != nil {
 				return fmt.Errorf("connection to %s failed: %w", addr, err)
 			}
@@ -63,7 +70,56 @@ func cqlshCmd() *cobra.Command {
 	f.StringVar(&passwordFile, "password-file", "", "read the password from this file")
 	f.StringVarP(&execute, "execute", "e", "", "execute the statement(s) and exit")
 	f.StringVarP(&file, "file", "f", "", "execute the statements in FILE and exit")
+	f.BoolVar(&ssl.enabled, "ssl", false, "connect with TLS (the node's client_encryption_options)")
+	f.StringVar(&ssl.caFile, "cafile", "", "PEM CA certificate(s) that sign the node's certificate (default: $SSL_CERTFILE, else the system roots)")
+	f.StringVar(&ssl.certFile, "usercert", "", "PEM client certificate, for nodes with require_client_auth")
+	f.StringVar(&ssl.keyFile, "userkey", "", "PEM private key of --usercert")
 	return cmd
+}
+
+// sslFlags are cqlsh's TLS options.
+type sslFlags struct {
+	enabled                   bool
+	caFile, certFile, keyFile string
+}
+
+// config builds the client TLS configuration: nil without --ssl. The
+// node's certificate is always verified (against --cafile or
+// $SSL_CERTFILE, else the system roots) and must name the host dialed.
+func (s sslFlags) config() (*tls.Config, error) {
+	if !s.enabled {
+		if s.caFile != "" || s.certFile != "" || s.keyFile != "" {
+			return nil, errors.New("--cafile, --usercert and --userkey need --ssl")
+		}
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	ca := s.caFile
+	if ca == "" {
+		ca = os.Getenv("SSL_CERTFILE")
+	}
+	if ca != "" {
+		b, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("--cafile: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--cafile: %s holds no PEM certificate", ca)
+		}
+		cfg.RootCAs = pool
+	}
+	if (s.certFile == "") != (s.keyFile == "") {
+		return nil, errors.New("--usercert and --userkey go together")
+	}
+	if s.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--usercert/--userkey: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 type shell struct {

@@ -73,6 +73,14 @@ password authentication on, and the superuser 'cassandra' whose random password 
 			set("hinted-handoff-enabled", func() { final.HintedHandoffEnabled = &hints })
 			set("auto-bootstrap", func() { final.AutoBootstrap = &autoBootstrap })
 			set("replace-address", func() { final.ReplaceAddress = cfg.ReplaceAddress })
+			ce, fce := &cfg.ClientEncryption, &final.ClientEncryption
+			set("client-tls", func() { fce.Enabled = ce.Enabled })
+			set("client-tls-optional", func() { fce.Optional = ce.Optional })
+			set("client-tls-cert", func() { fce.Certificate, fce.Keystore = ce.Certificate, "" })
+			set("client-tls-key", func() { fce.PrivateKey, fce.Keystore = ce.PrivateKey, "" })
+			set("client-tls-ca", func() { fce.Truststore = ce.Truststore })
+			set("client-tls-require-client-auth", func() { fce.RequireClientAuth = ce.RequireClientAuth })
+			set("allow-public-rpc-address-without-tls", func() { final.AllowPublicRPCAddressWithoutTLS = cfg.AllowPublicRPCAddressWithoutTLS })
 			if fl.Changed("stream-throughput-outbound") {
 				v, err := config.ParseMiBPerSec(throughput)
 				if err != nil {
@@ -151,6 +159,13 @@ password authentication on, and the superuser 'cassandra' whose random password 
 	f.StringVar(&cfg.ReplaceAddress, "replace-address", "", "on first start, take the tokens of the dead node at this address and stream its data from the other replicas (replace_address_first_boot)")
 	f.BoolVar(&autoBootstrap, "auto-bootstrap", true, "stream the ranges this node takes over from the current replicas before it joins (auto_bootstrap); false only for the first nodes of a new cluster")
 	f.StringVar(&throughput, "stream-throughput-outbound", "24", "MiB/s this node streams to all receivers together, 0 for unthrottled (stream_throughput_outbound)")
+	f.BoolVar(&cfg.ClientEncryption.Enabled, "client-tls", false, "TLS on the native port (client_encryption_options.enabled); needs --client-tls-cert and --client-tls-key")
+	f.BoolVar(&cfg.ClientEncryption.Optional, "client-tls-optional", false, "with --client-tls, also accept cleartext clients on the native port, for migrating them (client_encryption_options.optional)")
+	f.StringVar(&cfg.ClientEncryption.Certificate, "client-tls-cert", "", "PEM certificate chain the native port presents (client_encryption_options.certificate)")
+	f.StringVar(&cfg.ClientEncryption.PrivateKey, "client-tls-key", "", "PEM private key of --client-tls-cert (client_encryption_options.private_key)")
+	f.StringVar(&cfg.ClientEncryption.Truststore, "client-tls-ca", "", "PEM CA certificates that sign client certificates (client_encryption_options.truststore)")
+	f.BoolVar(&cfg.ClientEncryption.RequireClientAuth, "client-tls-require-client-auth", false, "clients must present a certificate signed by --client-tls-ca (client_encryption_options.require_client_auth)")
+	f.BoolVar(&cfg.AllowPublicRPCAddressWithoutTLS, "allow-public-rpc-address-without-tls", false, "serve CQL on a public address without required client TLS (passwords in clear; logs a warning)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for benchmarking)")
 	_ = f.MarkHidden("cpuprofile")
 	return cmd

@@ -10,6 +10,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,10 @@ type Options struct {
 	Username, Password string
 	// Timeout bounds dialing and each request. Default 10s.
 	Timeout time.Duration
+	// TLS, if set, wraps the connection in TLS (the native port's
+	// client_encryption_options); the handshake counts against Timeout.
+	// Default nil: cleartext.
+	TLS *tls.Config
 }
 
 // Client is one connection.
@@ -51,6 +56,25 @@ func (e *ServerError) Error() string { return fmt.Sprintf("error %#04x: %s", e.C
 // were given.
 var ErrAuthRequired = errors.New("the server requires authentication (give a username and password)")
 
+// handshake runs the client side of TLS over nc within o.Timeout. The
+// server name defaults to addr's host.
+func handshake(ctx context.Context, nc net.Conn, addr string, o Options) (net.Conn, error) {
+	cfg := o.TLS.Clone()
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return tc, nil
+}
+
 // Dial connects, runs STARTUP and authenticates.
 func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
 	if o.Timeout == 0 {
@@ -60,6 +84,11 @@ func Dial(ctx context.Context, addr string, o Options) (*Client, error) {
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if o.TLS != nil {
+		if nc, err = handshake(ctx, nc, addr, o); err != nil {
+			return nil, err
+		}
 	}
 	c := &Client{nc: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc), timeout: o.Timeout}
 	op, body, err := c.roundTrip(frame.OpStartup, frame.AppendStringMap(nil, map[string]string{"CQL_VERSION": "3.0.0"}))

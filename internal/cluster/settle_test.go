@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"context"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -102,16 +102,6 @@ func (m *testMember) stop() {
 	m.engine = nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func newCA(t *testing.T) *pki.CA {
 	t.Helper()
 	ca, err := pki.InitCA(filepath.Join(t.TempDir(), "ca"), "settle")
@@ -124,7 +114,7 @@ func newCA(t *testing.T) *pki.CA {
 // A lone node (no seed but itself, nothing saved) does not wait, however
 // long the settle timeout.
 func TestWaitSettledLoneNodeDoesNotWait(t *testing.T) {
-	m := newMember(t, newCA(t), t.TempDir(), "127.0.0.1", freePort(t), []string{"127.0.0.1"}, time.Hour)
+	m := newMember(t, newCA(t), t.TempDir(), "127.0.0.1", testnet.FreePort(t), []string{"127.0.0.1"}, time.Hour)
 	done := make(chan error, 1)
 	go func() { done <- m.c.WaitSettled(context.Background()) }()
 	select {
@@ -143,7 +133,7 @@ func TestWaitSettledLoneNodeDoesNotWait(t *testing.T) {
 // saved peer that never answers ends the wait at the timeout with an
 // error naming it.
 func TestWaitSettledWaitsForSavedPeers(t *testing.T) {
-	ca, port := newCA(t), freePort(t)
+	ca, port := newCA(t), testnet.FreePort(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
 	seeds := []string{"127.0.0.1"}
 	a := newMember(t, ca, dirA, "127.0.0.1", port, seeds, time.Minute)
@@ -208,12 +198,12 @@ func TestWaitSettledStopAndSkip(t *testing.T) {
 	// restart starts a member whose previous run saved a peer that is
 	// not running.
 	restart := func(settle time.Duration) *testMember {
-		m := newMember(t, ca, dir, "127.0.0.1", freePort(t), nil, settle)
+		m := newMember(t, ca, dir, "127.0.0.1", testnet.FreePort(t), nil, settle)
 		if err := m.engine.SetMeta(peersMetaKey, []byte("127.0.0.9")); err != nil {
 			t.Fatal(err)
 		}
 		m.stop()
-		return newMember(t, ca, dir, "127.0.0.1", freePort(t), nil, settle)
+		return newMember(t, ca, dir, "127.0.0.1", testnet.FreePort(t), nil, settle)
 	}
 
 	m := restart(-1)

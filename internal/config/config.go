@@ -131,6 +131,80 @@ type Config struct {
 	// before it announces NORMAL; the replaced node is then removed from
 	// the ring. Ignored once the node has joined. Empty: no replacement.
 	ReplaceAddress string `yaml:"replace_address_first_boot"`
+	// ClientEncryption is client_encryption_options: TLS on the native
+	// port. Default off.
+	ClientEncryption ClientEncryption `yaml:"client_encryption_options"`
+	// AllowPublicRPCAddressWithoutTLS permits a public rpc_address while
+	// client TLS is off or optional (ringdb only). Default false: a public
+	// native port must carry TLS, or passwords cross the network in clear.
+	AllowPublicRPCAddressWithoutTLS bool `yaml:"allow_public_rpc_address_without_tls"`
+	// MaxRequestDataInFlight is native_transport_max_request_data_in_flight:
+	// the request bytes all client connections together may hold before
+	// they are answered; readers wait while it is spent. Written as bytes
+	// or as "128MiB". Default 128 MiB.
+	MaxRequestDataInFlight *ByteSize `yaml:"native_transport_max_request_data_in_flight"`
+}
+
+// ClientEncryption is cassandra.yaml's client_encryption_options, with PEM
+// files instead of Java keystores (Cassandra's PEM keystore form:
+// keystore holds the key and certificate chain, or certificate and
+// private_key name them apart; truststore holds CA certificates).
+type ClientEncryption struct {
+	// Enabled turns TLS on for the native port. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Optional accepts both TLS and cleartext clients on the port (the
+	// first byte tells them apart), for migrating clients. Default false.
+	Optional bool `yaml:"optional"`
+	// Keystore is a PEM file holding the private key and the certificate
+	// chain (alternative to Certificate + PrivateKey).
+	Keystore string `yaml:"keystore"`
+	// Certificate is the PEM certificate chain presented to clients.
+	Certificate string `yaml:"certificate"`
+	// PrivateKey is the PEM private key of Certificate.
+	PrivateKey string `yaml:"private_key"`
+	// RequireClientAuth requires clients to present a certificate signed
+	// by a CA in Truststore. Default false.
+	RequireClientAuth bool `yaml:"require_client_auth"`
+	// Truststore is a PEM file of CA certificates for client certificates.
+	Truststore string `yaml:"truststore"`
+}
+
+// TLSRequired reports whether every client must use TLS.
+func (e ClientEncryption) TLSRequired() bool { return e.Enabled && !e.Optional }
+
+// ByteSize is a size in bytes, read from YAML as a number of bytes or with
+// a unit: "128MiB", "64KiB", "1GiB" (Cassandra 4.1's data storage form;
+// B, KiB, MiB, GiB).
+type ByteSize int64
+
+// UnmarshalYAML accepts 1048576, "1048576", "1024KiB" and "1MiB".
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+// ParseByteSize parses a byte size with an optional B/KiB/MiB/GiB unit.
+func ParseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with B, KiB, MiB or GiB)", s)
+	}
+	return n * mult, nil
 }
 
 // MiBPerSec is a throughput in MiB/s, read from YAML as a number or as
@@ -319,6 +393,12 @@ func (c *Config) Validate() error {
 		bad("rpc_address", "%q is not an IP address", c.NativeAddress)
 	} else if native.IsUnspecified() {
 		bad("rpc_address", "%s is the wildcard address; give the specific address clients use", c.NativeAddress)
+	} else if isPublic(native) && !c.ClientEncryption.TLSRequired() && !c.AllowPublicRPCAddressWithoutTLS {
+		bad("rpc_address", "%s is a public address and client TLS is not required: clients' passwords would cross the network in clear; enable client_encryption_options (enabled: true, optional: false), or set allow_public_rpc_address_without_tls: true to override", c.NativeAddress)
+	}
+	c.validateClientEncryption(bad)
+	if c.MaxRequestDataInFlight != nil && (*c.MaxRequestDataInFlight < 1<<20 || int64(*c.MaxRequestDataInFlight) < 2*int64(c.MaxFrameSize)) {
+		bad("native_transport_max_request_data_in_flight", "%d bytes: must be at least 1MiB and twice native_transport_max_frame_size (%d)", *c.MaxRequestDataInFlight, c.MaxFrameSize)
 	}
 	for key, p := range map[string]int{"storage_port": c.StoragePort, "native_transport_port": c.NativePort} {
 		if p <= 0 || p > 65535 {
@@ -392,6 +472,31 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validateClientEncryption checks client_encryption_options.
+func (c *Config) validateClientEncryption(bad func(key, format string, args ...any)) {
+	e := c.ClientEncryption
+	const key = "client_encryption_options"
+	if !e.Enabled {
+		if e.Optional || e.RequireClientAuth || e.Keystore != "" || e.Certificate != "" || e.PrivateKey != "" || e.Truststore != "" {
+			bad(key, "options are set but enabled is false: set enabled: true to use them")
+		}
+		return
+	}
+	switch {
+	case e.Keystore != "" && (e.Certificate != "" || e.PrivateKey != ""):
+		bad(key+".keystore", "give either keystore (key and certificate in one PEM file) or certificate and private_key, not both")
+	case e.Keystore == "" && (e.Certificate == "" || e.PrivateKey == ""):
+		bad(key, "enabled needs keystore (a PEM file with the key and certificate) or both certificate and private_key")
+	}
+	if e.RequireClientAuth && e.Truststore == "" {
+		bad(key+".require_client_auth", "needs truststore: the PEM CA certificates that sign the clients' certificates")
+	}
+}
+
+// IsPublic reports whether a is globally routable: an address that
+// Validate refuses for listen_address and rpc_address without an override.
+func IsPublic(a netip.Addr) bool { return isPublic(a) }
 
 // isPublic reports whether a is globally routable: not loopback, private
 // (RFC 1918 / ULA), link-local, shared (100.64/10) or otherwise special.

@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,39 +140,6 @@ func testPeerAddress(st tls.ConnectionState) (netip.Addr, error) {
 		return netip.Addr{}, errors.New("bad IP SAN")
 	}
 	return a.Unmap(), nil
-}
-
-// freePort returns a TCP port free on 127.0.0.1 at the time of the call;
-// tests use it for every node (they differ by address).
-func freePort(t testing.TB) int {
-	t.Helper()
-	// Tests listen on the port on several loopback addresses: pick one that
-	// is free on all of them now (other packages' tests run alongside).
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if portFreeOnLoopbacks(port) {
-			return port
-		}
-	}
-	t.Fatal("no port free on 127.0.0.1-9")
-	return 0
-}
-
-// portFreeOnLoopbacks reports whether port can be bound on 127.0.0.2-9.
-func portFreeOnLoopbacks(port int) bool {
-	for i := 2; i <= 9; i++ {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0."+strconv.Itoa(i), strconv.Itoa(port)))
-		if err != nil {
-			return false
-		}
-		ln.Close()
-	}
-	return true
 }
 
 // refusals records OnRefused calls.

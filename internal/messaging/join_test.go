@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"crypto/tls"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"io"
 	"net"
 	"net/netip"
@@ -79,7 +80,7 @@ func newJoinNode(t *testing.T, ca *testCA, ip string, port int, j *joinRecorder,
 // no verb, no peer slot — and is closed when Join returns.
 func TestJoinConnections(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	j := &joinRecorder{done: make(chan struct{}, 16)}
 	verbs := make(chan received, 16)
 	a := echoNode(newJoinNode(t, ca, "127.0.0.1", port, j, nil), verbs).start(t)
@@ -171,7 +172,7 @@ func TestJoinConnections(t *testing.T) {
 // for as long as they last.
 func TestJoinConnectionsBudgeted(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	j := &joinRecorder{done: make(chan struct{}, 16)}
 	a := newJoinNode(t, ca, "127.0.0.1", port, j, func(o *Options) {
 		o.MaxHandshakesPerSource = 2
@@ -214,7 +215,7 @@ func TestJoinConnectionsBudgeted(t *testing.T) {
 // without a certificate.
 func TestJoinProtocolOffWithoutJoin(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := newTestNode(t, ca, "127.0.0.1", port, nil).start(t)
 	tc := tls.Client(tcpFrom(t, "127.0.0.8", a.addr, port), joinClient(testJoinProto))
 	tc.SetDeadline(time.Now().Add(5 * time.Second))

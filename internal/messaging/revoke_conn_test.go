@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"slices"
 	"sync"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // peer can reach the node no more, while other peers are served.
 func TestCloseRevoked(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	var revoked sync.Map // serial (decimal) -> struct{}
 	isRevoked := func(c *x509.Certificate) bool {
 		_, ok := revoked.Load(c.SerialNumber.String())

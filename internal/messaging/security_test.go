@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"io"
 	"net"
 	"net/netip"
@@ -64,7 +65,7 @@ func helloBytes(cluster, claimed string) []byte {
 // served throughout.
 func TestSecurityRefusals(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, nil), make(chan received, 16)).start(t)
 	b := echoNode(newTestNode(t, ca, "127.0.0.2", port, nil), make(chan received, 16)).start(t)
 	validPeerWorks := func(t *testing.T) {
@@ -275,7 +276,7 @@ func TestSecurityRefusals(t *testing.T) {
 // peer is served meanwhile.
 func TestHalfOpenFlood(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	const limit = 8
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, func(o *Options) {
 		o.MaxHandshakesPerSource = limit

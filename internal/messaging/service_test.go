@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -49,7 +50,7 @@ func recv(t *testing.T, ch chan received) received {
 
 func TestTwoNodesSendRequestError(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	chA, chB := make(chan received, 16), make(chan received, 16)
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, nil), chA).start(t)
 	b := echoNode(newTestNode(t, ca, "127.0.0.2", port, nil), chB).start(t)
@@ -113,7 +114,7 @@ func TestSendToSelfIsInProcess(t *testing.T) {
 	ca := newTestCA(t, testCluster)
 	ch := make(chan received, 4)
 	// Not started and on a port nobody listens on: self traffic needs no socket.
-	a := echoNode(newTestNode(t, ca, "127.0.0.1", freePort(t), nil), ch)
+	a := echoNode(newTestNode(t, ca, "127.0.0.1", testnet.FreePort(t), nil), ch)
 	if err := a.Send(a.addr, VerbMutation, []byte("me")); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestSendToSelfIsInProcess(t *testing.T) {
 
 func TestThreeNodes(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	var nodes []*testNode
 	var chans []chan received
 	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
@@ -158,7 +159,7 @@ func TestThreeNodes(t *testing.T) {
 
 func TestRequestTimeout(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := newTestNode(t, ca, "127.0.0.1", port, func(o *Options) { o.RequestTimeout = 300 * time.Millisecond }).start(t)
 	b := newTestNode(t, ca, "127.0.0.2", port, nil)
 	b.Handle(VerbRead, func(ctx context.Context, _ netip.Addr, _ []byte) ([]byte, error) {
@@ -193,7 +194,7 @@ func TestRequestTimeout(t *testing.T) {
 
 func TestReconnectAfterPeerRestart(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	chA := make(chan received, 16)
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, nil), chA).start(t)
 	b := echoNode(newTestNode(t, ca, "127.0.0.2", port, nil), make(chan received, 16)).start(t)
@@ -243,7 +244,7 @@ func TestReconnectAfterPeerRestart(t *testing.T) {
 
 func TestUrgentLaneDuringBulkFlood(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := newTestNode(t, ca, "127.0.0.1", port, nil).start(t)
 	b := newTestNode(t, ca, "127.0.0.2", port, nil)
 	var bulkDone atomic.Int64
@@ -299,7 +300,7 @@ func TestUrgentLaneDuringBulkFlood(t *testing.T) {
 
 func TestQueueFullToUnreachablePeer(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	a := newTestNode(t, ca, "127.0.0.1", freePort(t), func(o *Options) { o.MaxQueueBytesPerPeer = 64 << 10 })
+	a := newTestNode(t, ca, "127.0.0.1", testnet.FreePort(t), func(o *Options) { o.MaxQueueBytesPerPeer = 64 << 10 })
 	unreachable := netip.MustParseAddr("127.0.0.9") // nothing listens there
 	payload := make([]byte, 1000)
 	for i := range 10000 {
@@ -328,7 +329,7 @@ func TestQueueFullToUnreachablePeer(t *testing.T) {
 
 func TestCloseFailsPendingAndLaterCalls(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := newTestNode(t, ca, "127.0.0.1", port, nil).start(t)
 	b := newTestNode(t, ca, "127.0.0.2", port, nil)
 	b.Handle(VerbRead, func(ctx context.Context, _ netip.Addr, _ []byte) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"io"
 	"log/slog"
 	"net"
@@ -213,7 +214,7 @@ func floodSources(n int) []string {
 // empties.
 func TestIdleFloodTakesNoPeerSlot(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	const handshakeTimeout = time.Second
 	c3 := netip.MustParseAddr("127.0.0.3")
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, func(o *Options) {
@@ -298,7 +299,7 @@ func TestIdleFloodTakesNoPeerSlot(t *testing.T) {
 // has passed (not before), counted and reported.
 func TestHandshakeDeadline(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	const timeout = 500 * time.Millisecond
 	a := newTestNode(t, ca, "127.0.0.1", port, func(o *Options) { o.HandshakeTimeout = timeout }).start(t)
 
@@ -326,7 +327,7 @@ func TestHandshakeDeadline(t *testing.T) {
 // completes it.
 func TestHandshakeDeadlineNotBefore(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	const timeout = 2 * time.Second
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, func(o *Options) { o.HandshakeTimeout = timeout }), make(chan received, 1)).start(t)
 	raw := tcpFrom(t, "127.0.0.9", a.addr, port)
@@ -350,7 +351,7 @@ func TestHandshakeDeadlineNotBefore(t *testing.T) {
 // traffic are untouched.
 func TestPeerAllowance(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, nil), make(chan received, 1)).start(t)
 	b := newTestNode(t, ca, "127.0.0.2", port, nil).start(t)
 	bRequests := func() {
@@ -421,7 +422,7 @@ func TestPeerAllowance(t *testing.T) {
 // freed slot admits the refused address.
 func TestMaxPeersAndReserved(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	reserved := netip.MustParseAddr("127.0.0.4")
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, func(o *Options) {
 		o.MaxPeers = 1
@@ -451,7 +452,7 @@ func TestMaxPeersAndReserved(t *testing.T) {
 // unused connections first (IdleTimeout/2) and dials again when needed.
 func TestIdleTimeout(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	const idle = 400 * time.Millisecond
 	short := func(o *Options) { o.IdleTimeout = idle }
 	a := echoNode(newTestNode(t, ca, "127.0.0.1", port, short), make(chan received, 1))
@@ -515,7 +516,7 @@ func TestIdleTimeout(t *testing.T) {
 // not one per refusal, while every one is counted and reported.
 func TestRefusalLogIsRateLimited(t *testing.T) {
 	ca := newTestCA(t, testCluster)
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	var buf lockedBuffer
 	a := newTestNode(t, ca, "127.0.0.1", port, func(o *Options) {
 		o.Logger = newTextLogger(&buf)

@@ -102,6 +102,9 @@ type Stats struct {
 	// HandshakeTimeouts counts connections closed for not completing the
 	// handshake within HandshakeTimeout.
 	HandshakeTimeouts uint64
+	// TLSFailures counts connections closed because their TLS handshake
+	// failed, or because they spoke cleartext to a TLS-only port.
+	TLSFailures uint64
 	// FailedLogins counts AUTH_RESPONSEs with bad credentials.
 	FailedLogins uint64
 	// ClosedAfterFailedLogins counts connections closed after
@@ -118,5 +121,5 @@ type Stats struct {
 // counters are the Server's atomic counters behind Stats.
 type counters struct {
 	refusedPerSource, evicted, refusedFull, handshakeTimeouts atomic.Uint64
-	failedLogins, closedAfterFailedLogins                     atomic.Uint64
+	failedLogins, closedAfterFailedLogins, tlsFailures        atomic.Uint64
 }

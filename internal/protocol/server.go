@@ -3,6 +3,7 @@ package protocol
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,15 @@ type Options struct {
 	Processor *query.Processor
 	// Auth checks passwords; nil means AllowAllAuthenticator.
 	Auth Authenticator
+	// TLS, if set, is the server side of client TLS
+	// (client_encryption_options): every client must complete a TLS
+	// handshake, within HandshakeTimeout, before any frame is read; a
+	// cleartext client is answered a protocol error and closed. Nil: no
+	// TLS.
+	TLS *tls.Config
+	// TLSOptional, with TLS set, also accepts cleartext clients on the
+	// same port (the first byte of a connection tells TLS from CQL).
+	TLSOptional bool
 	// MaxFrameSize bounds a request body in bytes once the client has
 	// authenticated (compressed and decompressed). Default 16 MiB.
 	MaxFrameSize int
@@ -218,7 +228,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Unlock()
 	return Stats{Connections: conns, Handshaking: hs,
 		RefusedPerSource: s.stats.refusedPerSource.Load(), Evicted: s.stats.evicted.Load(), RefusedFull: s.stats.refusedFull.Load(),
-		HandshakeTimeouts: s.stats.handshakeTimeouts.Load(), FailedLogins: s.stats.failedLogins.Load(),
+		HandshakeTimeouts: s.stats.handshakeTimeouts.Load(), TLSFailures: s.stats.tlsFailures.Load(), FailedLogins: s.stats.failedLogins.Load(),
 		ClosedAfterFailedLogins: s.stats.closedAfterFailedLogins.Load(),
 		RequestBytesInFlight:    s.budget.used.Load(), PeakRequestBytesInFlight: s.budget.peak.Load(),
 		SlowConsumersDisconnected: s.slowConsumers.Load()}
@@ -399,6 +409,9 @@ func toFrameChange(ch schema.Change) *frame.SchemaChange {
 type conn struct {
 	s  *Server
 	nc net.Conn
+	// io is what requests are read from and responses written to: nc, or
+	// the TLS connection over it (set by serve before the writer starts).
+	io net.Conn
 
 	// ctx is cancelled when the connection ends (read error, client
 	// disconnect, write failure, slow consumer, server Close); every
@@ -477,7 +490,7 @@ func (c *conn) worker() {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
-	return &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, out: make(chan []byte, 128),
+	return &conn{s: s, nc: nc, io: nc, ctx: ctx, cancel: cancel, out: make(chan []byte, 128),
 		evq: make(chan []byte, s.opts.EventQueueSize), done: make(chan struct{}),
 		events: map[string]bool{}, inflight: make(chan struct{}, s.opts.MaxRequestsPerConnection),
 		tasks: make(chan task, s.opts.MaxRequestsPerConnection)}
@@ -501,6 +514,20 @@ func (c *conn) registered(event string) bool {
 
 func (c *conn) serve() {
 	defer c.nc.Close()
+	c.handshakeDeadline = time.Now().Add(c.s.opts.HandshakeTimeout)
+	rw, err := c.secure()
+	if err != nil {
+		c.closing.Store(true)
+		if !errors.Is(err, errCleartextRefused) && c.ctx.Err() == nil {
+			c.s.stats.tlsFailures.Add(1)
+			c.s.refusal.warn("closing client connections: TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+		} else if errors.Is(err, errCleartextRefused) {
+			c.s.stats.tlsFailures.Add(1)
+			c.s.refusal.warn("closing client connections: cleartext client on a TLS-only native port", "remote", c.nc.RemoteAddr().String())
+		}
+		return
+	}
+	c.io = rw
 	writerDone := make(chan struct{})
 	go c.writer(writerDone)
 	defer func() {
@@ -516,9 +543,8 @@ func (c *conn) serve() {
 		close(c.done)
 		<-writerDone
 	}()
-	c.handshakeDeadline = time.Now().Add(c.s.opts.HandshakeTimeout)
 	_ = c.nc.SetReadDeadline(c.handshakeDeadline)
-	r := frame.NewReader(bufio.NewReaderSize(c.nc, 64<<10), c.s.opts.MaxPreAuthFrameSize)
+	r := frame.NewReader(bufio.NewReaderSize(c.io, 64<<10), c.s.opts.MaxPreAuthFrameSize)
 	r.SetBeforeBody(c.reserveBody)
 	for {
 		ok := c.readOne(r)
@@ -1109,7 +1135,7 @@ func (c *conn) queued() int { return len(c.out) + len(c.evq) }
 // connection.
 func (c *conn) writer(done chan struct{}) {
 	defer close(done)
-	w := bufio.NewWriterSize(deadlineWriter{nc: c.nc, timeout: c.s.opts.WriteTimeout}, 64<<10)
+	w := bufio.NewWriterSize(deadlineWriter{nc: c.io, timeout: c.s.opts.WriteTimeout}, 64<<10)
 	for {
 		var b []byte
 		select {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -95,16 +95,6 @@ func (n *node) setPeers(addrs ...netip.Addr) {
 	n.peersFn = func() []netip.Addr { return addrs }
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func newTestCluster(t *testing.T) *testCluster {
 	t.Helper()
 	base := t.TempDir()
@@ -112,7 +102,7 @@ func newTestCluster(t *testing.T) *testCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCluster{t: t, ca: ca, port: freePort(t), base: base, nodes: map[string]*node{}}
+	return &testCluster{t: t, ca: ca, port: testnet.FreePort(t), base: base, nodes: map[string]*node{}}
 }
 
 func logger() *slog.Logger {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/ringdb/ringdb/internal/testnet"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -19,22 +20,12 @@ import (
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // testConfig is a lone node on 127.0.0.1 with free ports and a fresh data
 // directory.
 func testConfig(t *testing.T) config.Config {
 	t.Helper()
-	cfg := config.Config{DataDir: filepath.Join(t.TempDir(), "node"), NativePort: freePort(t), StoragePort: freePort(t),
-		AdminAddress: "127.0.0.1:" + strconv.Itoa(freePort(t)), CommitlogSync: "batch"}
+	cfg := config.Config{DataDir: filepath.Join(t.TempDir(), "node"), NativePort: testnet.FreePort(t), StoragePort: testnet.FreePort(t),
+		AdminAddress: "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t)), CommitlogSync: "batch"}
 	cfg.EnsureDefaults()
 	return cfg
 }

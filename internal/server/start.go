@@ -15,6 +15,7 @@ import (
 	"github.com/ringdb/ringdb/internal/admin"
 	"github.com/ringdb/ringdb/internal/auth"
 	"github.com/ringdb/ringdb/internal/cluster"
+	"github.com/ringdb/ringdb/internal/config"
 	"github.com/ringdb/ringdb/internal/coordinator"
 	"github.com/ringdb/ringdb/internal/messaging"
 	"github.com/ringdb/ringdb/internal/pki"
@@ -331,9 +332,19 @@ func (n *Node) startNative() error {
 			n.publishSchemaChange(ch)
 		}})
 	addr := n.nativeListenAddr()
+	tlsCfg, err := ClientTLSConfig(cfg.ClientEncryption)
+	if err != nil {
+		return err
+	}
+	n.warnClientTLS()
+	var inFlight int64
+	if cfg.MaxRequestDataInFlight != nil {
+		inFlight = int64(*cfg.MaxRequestDataInFlight)
+	}
 	srv := protocol.New(protocol.Options{
 		Addr: addr, Processor: n.proc, Auth: n.authn, MaxFrameSize: cfg.MaxFrameSize,
 		MaxConnections: cfg.MaxConnections, MaxRequestsPerConnection: cfg.MaxRequestsPerConnection, Logger: n.log,
+		TLS: tlsCfg, TLSOptional: cfg.ClientEncryption.Optional, MaxRequestDataInFlight: inFlight,
 	})
 	if err := srv.Listen(); err != nil {
 		return listenFailure(nativeListener, addr, err)
@@ -348,6 +359,20 @@ func (n *Node) startNative() error {
 	})
 	go func() { n.done <- srv.Serve() }()
 	return nil
+}
+
+// warnClientTLS logs, loudly, a native port that carries passwords in
+// clear where that matters: a public address allowed without TLS, or TLS
+// made optional.
+func (n *Node) warnClientTLS() {
+	e := n.cfg.ClientEncryption
+	if a, err := netip.ParseAddr(n.cfg.NativeAddress); err == nil && config.IsPublic(a) && !e.TLSRequired() {
+		n.log.Warn("INSECURE: the native port listens on a public address without required TLS (allow_public_rpc_address_without_tls); passwords and data cross the network in clear. Enable client_encryption_options.",
+			"rpc_address", n.cfg.NativeAddress)
+	}
+	if e.Enabled && e.Optional {
+		n.log.Warn("client_encryption_options.optional is true: cleartext clients are still accepted on the native port; set optional: false once every client uses TLS")
+	}
 }
 
 // startAdmin opens the admin endpoint (nodetool).
