@@ -17,6 +17,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serverCmd(), stressCmd(), cqlshCmd(), nodetoolCmd(), certCmd())
+	root.AddCommand(auditCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ringdb:", err)
 		os.Exit(1)
