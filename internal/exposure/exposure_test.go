@@ -11,10 +11,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringdb/ringdb/internal/testnet"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -348,5 +351,23 @@ func TestGoldenReport(t *testing.T) {
 	}
 	if doc.Findings[0].Severity != rep.Findings[0].Severity || !strings.Contains(b.String(), `"severity": "HIGH"`) {
 		t.Fatal("severity not encoded by name")
+	}
+}
+
+// TestNonDefaultPortIsClassifiedByWhatItSpeaks: a port without a default
+// meaning is tried with each probe until one recognises it.
+func TestNonDefaultPortIsClassifiedByWhatItSpeaks(t *testing.T) {
+	cqlPort, rmiPort, casPort := testnet.FreePort(t), testnet.FreePort(t), testnet.FreePort(t)
+	listenFake(t, "127.0.0.76", cqlPort, (&fakeCQL{}).serve)
+	listenFake(t, "127.0.0.76", rmiPort, fakeRMI)
+	listenFake(t, "127.0.0.76", casPort, fakeCassandra)
+	o := testOptions()
+	o.Timeout = 300 * time.Millisecond
+	rep := run(t, o, "127.0.0.76:"+strconv.Itoa(cqlPort), "127.0.0.76:"+strconv.Itoa(rmiPort), "127.0.0.76:"+strconv.Itoa(casPort))
+	mustFind(t, rep, cqlPort, "cql-no-auth", High)
+	mustFind(t, rep, rmiPort, "jmx-rmi", Medium)
+	mustFind(t, rep, casPort, "internode-cassandra-plaintext", High)
+	if c := rep.Targets[0].Connections; c > DefaultMaxConnsPerTarget {
+		t.Fatalf("%d connections", c)
 	}
 }
