@@ -344,13 +344,17 @@ func TestIdleFloodDoesNotStarveRealClients(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s := startServer(t, Options{Processor: p, Auth: &fakeAuth{}, MaxUnauthenticated: 32, MaxUnauthenticatedPerSource: 4,
 		MaxConnections: 8, HandshakeTimeout: time.Minute, Logger: log}, nil)
+	// A source over its share is refused (checked before the budget
+	// fills: once it is full, a source's extra connections evict its own).
+	for range 5 {
+		dialFrom(t, netip.AddrFrom4([4]byte{127, 0, 1, 100}), s.Addr().String())
+	}
+	waitFor(t, "per-source refusal counted", func() bool { return s.Stats().RefusedPerSource >= 1 })
 	var flood []net.Conn
 	for i := range 200 {
 		src := netip.AddrFrom4([4]byte{127, 0, 1, byte(1 + i/4)}) // 50 sources, 4 each
 		flood = append(flood, dialFrom(t, src, s.Addr().String()))
 	}
-	// One more from a flooding source is over its share.
-	extra := dialFrom(t, netip.AddrFrom4([4]byte{127, 0, 1, 50}), s.Addr().String())
 	waitFor(t, "flood accepted", func() bool { st := s.Stats(); return st.Evicted+uint64(st.Handshaking) >= 200 })
 	for i := range 10 {
 		cl := newClient(t, dialFrom(t, netip.MustParseAddr("127.0.0.1"), s.Addr().String()))
@@ -367,13 +371,60 @@ func TestIdleFloodDoesNotStarveRealClients(t *testing.T) {
 	if st.Handshaking > 32 || st.Evicted < 150 {
 		t.Fatalf("stats = %+v: want at most 32 handshaking and the idle flood evicted", st)
 	}
-	_ = extra
-	waitFor(t, "per-source refusal counted", func() bool { return s.Stats().RefusedPerSource >= 1 })
 	if n := logs.total(); n > 10 {
 		t.Fatalf("%d log lines for the flood: %v", n, logs.lines)
 	}
 	for _, c := range flood {
 		c.Close()
+	}
+}
+
+// A flood that re-dials as fast as it is evicted keeps the handshaking
+// budget full all the time. Eviction takes the idlest connection of the
+// busiest source, so the flood evicts only itself: a slow real client
+// (300 ms between STARTUP and its credentials, as over a long link) from
+// a source of its own still logs in every time.
+func TestChurningFloodEvictsOnlyItself(t *testing.T) {
+	p, _ := newBlockingProcessor(t)
+	s := startServer(t, Options{Processor: p, Auth: &fakeAuth{}, MaxUnauthenticated: 32, MaxUnauthenticatedPerSource: 4,
+		HandshakeTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}, nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var dials atomic.Int64
+	for i := range 80 { // 20 sources, 4 re-dialling sockets each
+		src := &net.TCPAddr{IP: netip.AddrFrom4([4]byte{127, 0, 2, byte(1 + i/4)}).AsSlice()}
+		wg.Go(func() {
+			d := net.Dialer{LocalAddr: src, Timeout: time.Second}
+			buf := make([]byte, 64)
+			for dials.Load() < 50000 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				nc, err := d.Dial("tcp", s.Addr().String())
+				if err != nil {
+					continue
+				}
+				dials.Add(1)
+				nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				nc.Read(buf) // returns when the server evicts it
+				nc.Close()
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	waitFor(t, "budget full", func() bool { return s.Stats().Evicted > 100 })
+	for range 5 {
+		cl := newClient(t, dialFrom(t, netip.MustParseAddr("127.0.0.1"), s.Addr().String()))
+		cl.startupAuth("")
+		time.Sleep(300 * time.Millisecond) // the slow client, not an assertion
+		cl.send(2, frame.OpAuthResponse, plainToken("app", "right"))
+		cl.expect(2, frame.OpAuthSuccess)
+		cl.c.Close()
+	}
+	if st := s.Stats(); st.Evicted < 500 {
+		t.Fatalf("stats = %+v: the flood did not churn (%d dials)", st, dials.Load())
 	}
 }
 

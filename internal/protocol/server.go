@@ -70,8 +70,10 @@ type Options struct {
 	// counted apart from MaxConnections so that a flood of idle sockets
 	// cannot take the slots of authenticated sessions. When it is reached,
 	// a new connection evicts the handshaking connection that has been
-	// idle longest (a real client completes its handshake in
-	// milliseconds; an idle flood is what gets evicted). Default 256.
+	// idle longest among those of the sources holding the most (a real
+	// client completes its handshake in milliseconds from a source with
+	// one or two connections; an idle flood is what gets evicted).
+	// Default 256.
 	MaxUnauthenticated int
 	// MaxRequestsPerConnection bounds in-flight requests per connection.
 	// Default 1024.
@@ -271,8 +273,8 @@ func (s *Server) Serve() error {
 
 // admit registers a new connection as handshaking and starts serving it,
 // unless its source already has MaxUnauthenticatedPerSource handshaking;
-// when MaxUnauthenticated are handshaking, the one idle longest is
-// evicted to make room.
+// when MaxUnauthenticated are handshaking, the idlest connection of the
+// busiest source is evicted to make room.
 func (s *Server) admit(nc net.Conn) {
 	c := newConn(s, nc)
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
@@ -324,12 +326,23 @@ func (s *Server) admit(nc net.Conn) {
 	}()
 }
 
-// idlestHandshakingLocked returns the handshaking connection whose last
-// frame (or accept) is oldest. s.mu is held; MaxUnauthenticated bounds
+// idlestHandshakingLocked returns the eviction victim: of the sources
+// holding the most handshaking connections, the connection whose last
+// frame (or accept) is oldest. Taking it from the busiest source means a
+// flood that re-dials as fast as it is evicted only ever evicts itself: a
+// real client with one connection in its handshake is never the victim
+// while any source holds more. s.mu is held; MaxUnauthenticated bounds
 // the scan.
 func (s *Server) idlestHandshakingLocked() *conn {
+	most := 0
+	for _, n := range s.pending {
+		most = max(most, n)
+	}
 	var v *conn
 	for c := range s.handshaking {
+		if s.pending[c.source] < most {
+			continue
+		}
 		if v == nil || c.lastActive.Load() < v.lastActive.Load() {
 			v = c
 		}
