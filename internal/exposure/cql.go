@@ -87,8 +87,13 @@ func (p *cqlProbe) transportFindings(t *tlsOutcome) []Finding {
 	s := p.s
 	if !p.tls {
 		sev, detail := Medium, "clients' passwords and data cross the network unencrypted"
-		if s.public {
+		switch {
+		case s.public:
 			sev, detail = High, detail+", and the address is public"
+		case s.loopback:
+			// Only this host's users reach it, and reading loopback
+			// traffic takes root there.
+			sev, detail = Low, "clients' passwords and data are unencrypted, on a loopback address (only this host's clients)"
 		}
 		return []Finding{s.finding(p.port, sev, "cql-cleartext", "native transport in cleartext", detail, fixCQLCleartext)}
 	}

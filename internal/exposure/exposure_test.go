@@ -162,7 +162,10 @@ func TestCQL(t *testing.T) {
 		listenFake(t, "127.0.0.75", 9042, (&fakeCQL{}).serve)
 		rep := run(t, testOptions(), "127.0.0.75:9042")
 		mustFind(t, rep, 9042, "cql-no-auth", High)
-		mustFind(t, rep, 9042, "cql-cleartext", Medium)
+		mustFind(t, rep, 9042, "cql-cleartext", Low) // on a loopback address
+		o := testOptions()
+		o.IsLoopback = func(netip.Addr) bool { return false }
+		mustFind(t, run(t, o, "127.0.0.75:9042"), 9042, "cql-cleartext", Medium)
 		f := mustFind(t, rep, 9042, "cql-release", Info)
 		if f.Detail != "release_version 4.0.11, cluster_name Test Cluster" {
 			t.Fatalf("release: %q", f.Detail)

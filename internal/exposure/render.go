@@ -32,8 +32,8 @@ func WriteText(w io.Writer, r *Report) error {
 		conns += t.Connections
 	}
 	s := r.Summary
-	fmt.Fprintf(&b, "summary: %d HIGH, %d MEDIUM, %d LOW, %d INFO (%d targets, %d connections)\n",
-		s.High, s.Medium, s.Low, s.Info, len(r.Targets), conns)
+	fmt.Fprintf(&b, "summary: %d HIGH, %d MEDIUM, %d LOW, %d INFO (%s, %s)\n",
+		s.High, s.Medium, s.Low, s.Info, plural(len(r.Targets), "target"), plural(conns, "connection"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -44,4 +44,12 @@ func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// plural is "1 target", "2 targets".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
