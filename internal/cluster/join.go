@@ -41,7 +41,11 @@ func (c *Cluster) Start() error {
 	}
 	c.tokens = tokens
 	c.gossip.SetLocalState(gossip.AppTokens, formatTokens(tokens))
-	bootstrap := c.o.Streamer != nil && c.o.AutoBootstrap && (joining || c.o.BootstrapInterrupted)
+	// A seed does not bootstrap on its first start, as in Cassandra
+	// ("configured to be a seed node"): seeds of a new cluster start
+	// together and each would wait for the others to be NORMAL first.
+	seed := slices.Contains(c.o.Seeds, c.o.Self)
+	bootstrap := c.o.Streamer != nil && c.o.AutoBootstrap && ((joining && !seed) || c.o.BootstrapInterrupted)
 	switch {
 	case replacing:
 		if err := c.replace(); err != nil {
@@ -235,9 +239,14 @@ func (c *Cluster) catchUp() {
 // warnNoStreaming warns when a node joined a cluster holding tables
 // without streaming them (auto_bootstrap off).
 func (c *Cluster) warnNoStreaming() {
-	if c.hasUserTables() {
-		c.log.Warn("this node joined a cluster that already holds tables without bootstrapping (auto_bootstrap is false): run repair on the tables this node now replicates before reading at consistency ONE from it")
+	if !c.hasUserTables() {
+		return
 	}
+	why := "auto_bootstrap is false"
+	if slices.Contains(c.o.Seeds, c.o.Self) {
+		why = "a seed does not bootstrap; add nodes as non-seeds and make them seeds once they have joined"
+	}
+	c.log.Warn("this node joined a cluster that already holds tables without bootstrapping ("+why+"): run repair on the tables this node now replicates before reading at consistency ONE from it")
 }
 
 // formatAddrs lists addresses as "a, b".

@@ -173,6 +173,42 @@ func TestFirstStartAlone(t *testing.T) {
 	}
 }
 
+// Seeds of a new cluster list each other and start together: a seed with
+// auto_bootstrap and a streamer does not bootstrap on its first start (as
+// in Cassandra), so it does not wait for the other seeds to be NORMAL
+// first (each waited JoinTimeout for the others, and the non-seeds gave up
+// meanwhile). It starts as a lone seed does: three rounds, then BOOT and
+// NORMAL.
+func TestSeedDoesNotBootstrap(t *testing.T) {
+	h := newHarness(t)
+	st := &fakeStreamer{}
+	n := h.add(1, true, withSeeds(addr(1), addr(9)), func(o *Options) {
+		o.JoinTimeout = time.Hour
+		o.Streamer = st
+		o.AutoBootstrap = true
+	})
+	done := make(chan error, 1)
+	go func() { done <- n.c.Start() }()
+	var err error
+	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took, max := h.clk.Now().Sub(t0), time.Minute; took > max {
+		t.Fatalf("Start took %s on the clock (JoinTimeout is an hour), want at most %s", took, max)
+	}
+	if got := n.g.localHistory(gossip.AppStatus); len(got) != 2 || !strings.HasPrefix(got[1], "NORMAL,") {
+		t.Fatalf("STATUS went through %q", got)
+	}
+}
+
 // A node that is not a seed and reaches no seed on its first start does
 // not start alone (it would own ranges it has no data for once it reaches
 // the cluster): after JoinTimeout, Start fails naming the seeds, and no
