@@ -246,7 +246,7 @@ func (c *Cluster) warnNoStreaming() {
 	if slices.Contains(c.o.Seeds, c.o.Self) {
 		why = "a seed does not bootstrap; add nodes as non-seeds and make them seeds once they have joined"
 	}
-	c.log.Warn("this node joined a cluster that already holds tables without bootstrapping ("+why+"): run repair on the tables this node now replicates before reading at consistency ONE from it")
+	c.log.Warn("this node joined a cluster that already holds tables without bootstrapping (" + why + "): run repair on the tables this node now replicates before reading at consistency ONE from it")
 }
 
 // formatAddrs lists addresses as "a, b".

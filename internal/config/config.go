@@ -110,6 +110,12 @@ type Config struct {
 	// BatchSizeFailThresholdKB is batch_size_fail_threshold_in_kb: such a
 	// batch larger than this is refused. Default 50; -1 disables the check.
 	BatchSizeFailThresholdKB int `yaml:"batch_size_fail_threshold_in_kb"`
+	// CredentialsValidity is credentials_validity: how long a successful
+	// login's role and password are remembered (as a keyed hash, in
+	// memory) so that reconnecting clients log in without another
+	// password-hash check; any change of a role ends it. Default 2s (nil);
+	// 0 disables the cache.
+	CredentialsValidity *time.Duration `yaml:"credentials_validity"`
 	// MetadataClockSkew is metadata_clock_skew (ringdb only; Cassandra has
 	// no such check): how far beyond this node's clock a timestamp in a
 	// peer's schema or roles may be. A push or pull holding a later one is
@@ -261,6 +267,15 @@ func kib(n int) int {
 		return -1
 	}
 	return n << 10
+}
+
+// CredentialsCache is credentials_validity with its default (2s); 0
+// means no cache.
+func (c *Config) CredentialsCache() time.Duration {
+	if c.CredentialsValidity == nil {
+		return 2 * time.Second
+	}
+	return *c.CredentialsValidity
 }
 
 // HintsEnabled reports hinted_handoff_enabled (default true).
@@ -443,6 +458,9 @@ func (c *Config) Validate() error {
 	if c.CommitlogSyncPeriod <= 0 {
 		bad("commitlog_sync_period", "must be positive")
 	}
+	if c.CredentialsValidity != nil && (*c.CredentialsValidity < 0 || *c.CredentialsValidity > 24*time.Hour) {
+		bad("credentials_validity", "%s out of range 0..24h", *c.CredentialsValidity)
+	}
 	if c.MetadataClockSkew < time.Second || c.MetadataClockSkew > 24*time.Hour {
 		bad("metadata_clock_skew", "%s out of range 1s..24h", c.MetadataClockSkew)
 	}
@@ -498,16 +516,35 @@ func (c *Config) validateClientEncryption(bad func(key, format string, args ...a
 // Validate refuses for listen_address and rpc_address without an override.
 func IsPublic(a netip.Addr) bool { return isPublic(a) }
 
+// notGlobal are the blocks of the IANA special-purpose address registries
+// (RFC 6890 and its updates) that are not globally reachable, beyond those
+// netip's predicates cover (loopback, private, link-local, multicast,
+// unspecified).
+var notGlobal = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (carrier-grade NAT)
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation (TEST-NET-1)
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation (TEST-NET-2)
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation (TEST-NET-3)
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the limited broadcast 255.255.255.255
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("3fff::/20"),       // documentation (RFC 9637)
+}
+
 // isPublic reports whether a is globally routable: not loopback, private
-// (RFC 1918 / ULA), link-local, shared (100.64/10) or otherwise special.
+// (RFC 1918 / ULA), link-local, multicast, unspecified, or in a block that
+// is not globally reachable (notGlobal: shared 100.64/10, documentation,
+// benchmarking, reserved, broadcast).
 func isPublic(a netip.Addr) bool {
 	a = a.Unmap()
 	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsUnspecified() {
 		return false
 	}
-	if a.Is4() {
-		b := a.As4()
-		if b[0] == 100 && b[1]&0xc0 == 64 { // 100.64.0.0/10, carrier-grade NAT
+	for _, p := range notGlobal {
+		if p.Contains(a) {
 			return false
 		}
 	}

@@ -110,6 +110,9 @@ type Stats struct {
 	// ClosedAfterFailedLogins counts connections closed after
 	// MaxFailedLoginsPerConnection failures.
 	ClosedAfterFailedLogins uint64
+	// CachedLogins counts logins answered from the credentials cache
+	// (no password-hash check).
+	CachedLogins uint64
 	// RequestBytesInFlight is the budget in use now.
 	RequestBytesInFlight int64
 	// PeakRequestBytesInFlight is the most of the budget ever in use.
@@ -122,4 +125,5 @@ type Stats struct {
 type counters struct {
 	refusedPerSource, evicted, refusedFull, handshakeTimeouts atomic.Uint64
 	failedLogins, closedAfterFailedLogins, tlsFailures        atomic.Uint64
+	cachedLogins                                              atomic.Uint64
 }

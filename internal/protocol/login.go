@@ -9,16 +9,21 @@ import (
 
 // loginGuard slows password guessing: it remembers recent failed logins
 // per source address and per role, makes further attempts wait an
-// exponentially growing backoff, and bounds how many password hashes are
-// checked at once (a hash check is deliberately expensive), keeping a
-// reserved lane for a (source, role) pair that logged in successfully
-// before, so that guessing cannot starve real clients of CPU or of
-// logins.
+// exponentially growing backoff before their password is checked, and
+// bounds how many password hashes are checked at once (a hash check is
+// deliberately expensive), handing free check slots to trusted pairs
+// first, then to sources without recent failures, then to failing ones,
+// with one more slot reserved for trusted pairs, so that guessing cannot
+// starve real clients of CPU or of logins.
 //
-// The role backoff applies only to sources that have not logged in as
-// that role recently: a distributed guesser slows new sources for the
-// role, not the application servers already using it. Whether the role
-// exists plays no part in any decision (timing stays uniform).
+// Who waits: a source with recent failures waits its own backoff and, as
+// long as the role is being guessed, the role's. A source without recent
+// failures never waits, so a distributed guesser cannot lock a role's
+// legitimate users out (it gets one batch of free guesses per fresh
+// address, then that address is slowed for every role it tries). A
+// (source, role) pair that logged in recently is trusted and waits for
+// nothing until it fails free times itself. Whether the role exists plays
+// no part in any decision (timing stays uniform).
 type loginGuard struct {
 	o   loginOptions
 	now func() time.Time
@@ -26,10 +31,9 @@ type loginGuard struct {
 	mu      sync.Mutex
 	sources map[netip.Addr]*failures
 	roles   map[string]*failures
-	trusted map[trustKey]time.Time
+	trusted map[trustKey]*trust
 
-	lane     chan struct{} // hash checks for everyone
-	reserved chan struct{} // an extra hash check for trusted pairs
+	lanes *checkLanes
 }
 
 // loginOptions are the guard's settings (from Options).
@@ -52,9 +56,15 @@ type trustKey struct {
 	role   string
 }
 
+// trust is a pair's last successful login and its failures since.
+type trust struct {
+	at    time.Time
+	fails int
+}
+
 func newLoginGuard(o loginOptions, now func() time.Time) *loginGuard {
 	return &loginGuard{o: o, now: now, sources: map[netip.Addr]*failures{}, roles: map[string]*failures{},
-		trusted: map[trustKey]time.Time{}, lane: make(chan struct{}, o.checks), reserved: make(chan struct{}, 1)}
+		trusted: map[trustKey]*trust{}, lanes: newCheckLanes(o.checks)}
 }
 
 // delay is how long an attempt from source as role must wait before its
@@ -63,15 +73,23 @@ func (g *loginGuard) delay(source netip.Addr, role string) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	d := g.backoff(g.sources[source], now)
-	if !g.trustedLocked(source, role, now) {
-		d = max(d, g.backoff(g.roles[role], now))
+	if g.trustedLocked(source, role, now) {
+		return 0
 	}
-	return d
+	f := g.sources[source]
+	if !g.recent(f, now) {
+		return 0
+	}
+	return max(g.backoff(f, now), g.backoff(g.roles[role], now))
+}
+
+// recent reports whether f holds a failure within the window.
+func (g *loginGuard) recent(f *failures, now time.Time) bool {
+	return f != nil && f.n > 0 && now.Sub(f.last) <= g.o.window
 }
 
 func (g *loginGuard) backoff(f *failures, now time.Time) time.Duration {
-	if f == nil || now.Sub(f.last) > g.o.window || f.n < g.o.free {
+	if !g.recent(f, now) || f.n < g.o.free {
 		return 0
 	}
 	d := g.o.base
@@ -83,14 +101,31 @@ func (g *loginGuard) backoff(f *failures, now time.Time) time.Duration {
 
 func (g *loginGuard) trustedLocked(source netip.Addr, role string, now time.Time) bool {
 	t, ok := g.trusted[trustKey{source, role}]
-	return ok && now.Sub(t) < g.o.trustFor
+	return ok && now.Sub(t.at) < g.o.trustFor && t.fails < g.o.free
 }
 
-// isTrusted reports whether source logged in as role recently.
-func (g *loginGuard) isTrusted(source netip.Addr, role string) bool {
+// priority is the order in which waiting hash checks get a free slot.
+type priority int
+
+const (
+	trustedPair   priority = iota // logged in as the role recently
+	cleanSource                   // no recent failure
+	failingSource                 // failed recently
+)
+
+// priorityOf ranks an attempt from source as role.
+func (g *loginGuard) priorityOf(source netip.Addr, role string) priority {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.trustedLocked(source, role, g.now())
+	now := g.now()
+	switch {
+	case g.trustedLocked(source, role, now):
+		return trustedPair
+	case g.recent(g.sources[source], now):
+		return failingSource
+	default:
+		return cleanSource
+	}
 }
 
 // failed records a failed login.
@@ -100,6 +135,9 @@ func (g *loginGuard) failed(source netip.Addr, role string) {
 	now := g.now()
 	bump(g.sources, source, now, g.o)
 	bump(g.roles, role, now, g.o)
+	if t, ok := g.trusted[trustKey{source, role}]; ok {
+		t.fails++
+	}
 }
 
 // succeeded records a successful login: the pair becomes trusted and the
@@ -112,9 +150,9 @@ func (g *loginGuard) succeeded(source netip.Addr, role string) {
 	delete(g.sources, source)
 	k := trustKey{source, role}
 	if _, ok := g.trusted[k]; !ok && len(g.trusted) >= g.o.maxTracked {
-		pruneOldest(g.trusted, func(t time.Time) time.Time { return t })
+		pruneOldest(g.trusted, func(t *trust) time.Time { return t.at })
 	}
-	g.trusted[k] = now
+	g.trusted[k] = &trust{at: now}
 }
 
 func bump[K comparable](m map[K]*failures, k K, now time.Time, o loginOptions) {
@@ -149,23 +187,14 @@ func pruneOldest[K comparable, V any](m map[K]V, at func(V) time.Time) {
 	}
 }
 
-// check runs fn (a password hash check) once a hash-check slot is free,
-// or returns ctx's error. A trusted pair may also use the reserved slot.
-func (g *loginGuard) check(ctx context.Context, trusted bool, fn func() (bool, error)) (bool, error) {
-	reserved := g.reserved
-	if !trusted {
-		reserved = nil // a nil channel never receives the send
+// check runs fn (a password hash check) once a hash-check slot is given
+// to this attempt (by priority, see checkLanes), or returns ctx's error.
+func (g *loginGuard) check(ctx context.Context, p priority, fn func() (bool, error)) (bool, error) {
+	release, err := g.lanes.acquire(ctx, p)
+	if err != nil {
+		return false, err
 	}
-	var release chan struct{}
-	select {
-	case g.lane <- struct{}{}:
-		release = g.lane
-	case reserved <- struct{}{}:
-		release = reserved
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	defer func() { <-release }()
+	defer release()
 	return fn()
 }
 

@@ -145,7 +145,7 @@ func start(cfg config.Config, log *slog.Logger, so startOptions) (*Node, error) 
 	}
 	log.Info("ringdb node started", "cluster", cfg.ClusterName, "native", n.nativeAddr.String(),
 		"internode", netip.AddrPortFrom(n.info.ListenAddress, uint16(cfg.StoragePort)).String(), "admin", n.admin.Addr().String(),
-		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "authorizer", cfg.Authorizer, "dc", cfg.DC, "rack", cfg.Rack)
+		"data_dir", cfg.DataDir, "commitlog_sync", cfg.CommitlogSync, "authenticator", cfg.Authenticator, "authorizer", n.effectiveAuthorizer(), "dc", cfg.DC, "rack", cfg.Rack)
 	return n, nil
 }
 
@@ -354,4 +354,13 @@ func streamInfo(s streaming.StreamInfo) admin.StreamInfo {
 		in.Peers = append(in.Peers, p.String())
 	}
 	return in
+}
+
+// effectiveAuthorizer is the authorizer in effect: CassandraAuthorizer
+// only checks permissions with PasswordAuthenticator.
+func (n *Node) effectiveAuthorizer() string {
+	if n.authz == nil {
+		return "AllowAllAuthorizer"
+	}
+	return "CassandraAuthorizer"
 }

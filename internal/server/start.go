@@ -341,10 +341,15 @@ func (n *Node) startNative() error {
 	if cfg.MaxRequestDataInFlight != nil {
 		inFlight = int64(*cfg.MaxRequestDataInFlight)
 	}
+	creds := cfg.CredentialsCache()
+	if creds == 0 {
+		creds = -1 // credentials_validity: 0 turns the cache off
+	}
 	srv := protocol.New(protocol.Options{
 		Addr: addr, Processor: n.proc, Auth: n.authn, MaxFrameSize: cfg.MaxFrameSize,
 		MaxConnections: cfg.MaxConnections, MaxRequestsPerConnection: cfg.MaxRequestsPerConnection, Logger: n.log,
 		TLS: tlsCfg, TLSOptional: cfg.ClientEncryption.Optional, MaxRequestDataInFlight: inFlight,
+		CredentialsValidity: creds,
 	})
 	if err := srv.Listen(); err != nil {
 		return listenFailure(nativeListener, addr, err)
