@@ -218,6 +218,11 @@ func (c *Cluster) rebuildRing() *ring.TokenMetadata {
 	newly := c.noteRefused(refused)
 	c.ringMu.Unlock()
 	for _, r := range newly {
+		if r.ep == c.o.Self && c.replaces() {
+			// A replacement between removing the replaced node and its
+			// NORMAL: its BOOT_REPLACE names a node no longer in the ring.
+			continue
+		}
 		c.log.Warn("ignoring endpoint's tokens", "endpoint", r.ep.String(), "err", r.err)
 		if r.takeover && c.o.Audit != nil {
 			st := snap[r.ep]
