@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringdb/ringdb/internal/config"
 	"github.com/ringdb/ringdb/internal/exposure"
+	"github.com/ringdb/ringdb/internal/testcert"
 )
 
 // auditNode starts an in-process node on addr with the default ports
@@ -91,5 +92,82 @@ func TestAuditAllowAllAuthenticator(t *testing.T) {
 	}
 	if !hasFinding(rep, 9042, "cql-release", exposure.Info) || !strings.Contains(out, "release_version ") {
 		t.Fatalf("no release version:\n%s", out)
+	}
+}
+
+// TestAuditClientTLS: the native port's TLS modes as the audit sees them
+// on real nodes: TLS required (cleartext refused, nothing to fix), TLS
+// optional (cleartext clients accepted too: LOW on a loopback address),
+// client certificates required (CQL over mutual TLS), and both (mutual
+// TLS, yet cleartext clients accepted). None is HIGH.
+func TestAuditClientTLS(t *testing.T) {
+	cases := []struct {
+		name, addr string
+		enc        func(f testcert.Files) config.ClientEncryption
+		want       []string // finding ids on 9042
+		severity   map[string]exposure.Severity
+		absent     []string
+	}{
+		{name: "required", addr: "127.0.0.72",
+			enc: func(f testcert.Files) config.ClientEncryption {
+				return config.ClientEncryption{Enabled: true, Certificate: f.ServerCert, PrivateKey: f.ServerKey}
+			},
+			want:   []string{"cql-tls", "cql-auth-required", "cql-default-credentials-refused"},
+			absent: []string{"cql-tls-optional", "cql-cleartext"}},
+		{name: "optional", addr: "127.0.0.73",
+			enc: func(f testcert.Files) config.ClientEncryption {
+				return config.ClientEncryption{Enabled: true, Optional: true, Certificate: f.ServerCert, PrivateKey: f.ServerKey}
+			},
+			want:     []string{"cql-tls", "cql-tls-optional", "cql-auth-required", "cql-default-credentials-refused"},
+			severity: map[string]exposure.Severity{"cql-tls-optional": exposure.Low},
+			absent:   []string{"cql-cleartext"}},
+		{name: "client certificates", addr: "127.0.0.74",
+			enc: func(f testcert.Files) config.ClientEncryption {
+				return config.ClientEncryption{Enabled: true, Certificate: f.ServerCert, PrivateKey: f.ServerKey,
+					RequireClientAuth: true, Truststore: f.CA}
+			},
+			want:     []string{"cql-mtls", "tls-certificate"},
+			severity: map[string]exposure.Severity{"tls-certificate": exposure.Low}, // testcert names localhost
+			absent:   []string{"cql-tls-optional", "cql-cleartext", "not-cql", "tls-refused"}},
+		{name: "client certificates, TLS optional", addr: "127.0.0.75",
+			enc: func(f testcert.Files) config.ClientEncryption {
+				return config.ClientEncryption{Enabled: true, Optional: true, Certificate: f.ServerCert, PrivateKey: f.ServerKey,
+					RequireClientAuth: true, Truststore: f.CA}
+			},
+			want:     []string{"cql-mtls", "cql-tls-optional", "cql-auth-required", "cql-default-credentials-refused"},
+			severity: map[string]exposure.Severity{"cql-tls-optional": exposure.Low},
+			absent:   []string{"cql-cleartext", "not-cql", "tls-refused"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := testcert.Write(t, t.TempDir(), "audit native CA", tc.addr)
+			auditNode(t, tc.addr, func(c *config.Config) { c.ClientEncryption = tc.enc(f) })
+			rep, out := auditReport(t, tc.addr+":9042")
+			if rep.HasHigh() {
+				t.Fatalf("HIGH finding:\n%s", out)
+			}
+			for _, id := range tc.want {
+				sev, ok := tc.severity[id]
+				if !ok {
+					sev = exposure.Info
+				}
+				if !hasFinding(rep, 9042, id, sev) {
+					t.Errorf("no %s %s:\n%s", sev, id, out)
+				}
+			}
+			for _, id := range tc.absent {
+				for _, fd := range rep.Findings {
+					if fd.ID == id {
+						t.Errorf("%s reported:\n%s", id, out)
+					}
+				}
+			}
+			if tc.name == "required" && !strings.Contains(out, "a cleartext OPTIONS was refused (Protocol_error: This port requires TLS") {
+				t.Errorf("the cleartext refusal is not reported:\n%s", out)
+			}
+			if c := rep.Targets[0].Connections; c > 4 {
+				t.Errorf("%d connections to 9042, bound 4", c)
+			}
+		})
 	}
 }

@@ -45,10 +45,13 @@ what was found and the hardening step that fixes it.
 Use it only for hosts you are authorized to test.
 
 It sends nothing but its probes: a TLS handshake with a throwaway self-signed client certificate, Cassandra's
-internode handshake, CQL OPTIONS and STARTUP (v5, v4, v3), exactly one login as cassandra/cassandra, one
-SELECT release_version, cluster_name FROM system.local, one unauthenticated HTTP GET and the Java RMI header.
-At most 16 connections per target and 4 at once overall; every dial, handshake and read has --timeout.
-A public (globally routable) address is reported and not scanned unless --allow-public is given.
+internode handshake, CQL OPTIONS (on a TLS port also one in cleartext, to see whether TLS is optional) and
+STARTUP (v5, v4, v3), exactly one login as cassandra/cassandra, one SELECT release_version, cluster_name
+FROM system.local, one unauthenticated HTTP GET and the Java RMI header.
+At most 16 connections per target (the default ports use at most 10) and 4 at once overall; every dial,
+handshake and read has --timeout.
+A public (globally routable) address is reported and not scanned unless --allow-public is given; the
+unspecified address (0.0.0.0, ::), multicast and broadcast addresses are not hosts (usage error).
 
 Exit status: 0 without HIGH findings, 1 with at least one (or when interrupted), 2 on usage errors.`,
 		Example: `  ringdb audit 10.0.0.5

@@ -57,6 +57,23 @@ func TestAuditCommandExitStatus(t *testing.T) {
 	}
 }
 
+// TestAuditNotAHostIsUsageError: the unspecified address, a multicast
+// group and the broadcast address are usage errors (exit 2), named.
+func TestAuditNotAHostIsUsageError(t *testing.T) {
+	flags := auditFlags{timeout: 500 * time.Millisecond}
+	for arg, why := range map[string]string{"0.0.0.0": "the unspecified address is not a host", "::": "the unspecified address is not a host",
+		"[::]:9042": "the unspecified address is not a host", "224.0.0.1": "a multicast address is not a host",
+		"ff02::1": "a multicast address is not a host", "255.255.255.255": "the broadcast address is not a host"} {
+		var out, errb bytes.Buffer
+		if code := runAudit(context.Background(), &out, &errb, []string{arg}, flags, exposure.Options{}); code != auditExitUsage {
+			t.Errorf("%s: exit %d, want 2", arg, code)
+		}
+		if !strings.Contains(errb.String(), why) || out.Len() != 0 {
+			t.Errorf("%s: stderr %q, stdout %q; want %q", arg, errb.String(), out.String(), why)
+		}
+	}
+}
+
 func TestAuditCommandJSONAndFlags(t *testing.T) {
 	plaintextListener(t)
 	code := -1

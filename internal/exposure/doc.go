@@ -8,10 +8,11 @@
 // What it sends is fixed and small: a TLS ClientHello (with a throwaway,
 // self-signed client certificate made in memory for the run), Cassandra's
 // internode handshake (magic 0xCA552DFA and a header carrying a messaging
-// version), CQL OPTIONS, STARTUP (at protocol v5, v4 and v3), at most one
-// login (cassandra/cassandra) and one SELECT from system.local, one
-// unauthenticated HTTP GET, and the Java RMI transport header. Nothing
-// else is ever written to a target.
+// version), CQL OPTIONS (on a port that answers TLS, also one in
+// cleartext, which tells whether TLS is optional), STARTUP (at protocol
+// v5, v4 and v3), at most one login (cassandra/cassandra) and one SELECT
+// from system.local, one unauthenticated HTTP GET, and the Java RMI
+// transport header. Nothing else is ever written to a target.
 //
 // Bounds: every dial, handshake and read has a deadline (Options.Timeout),
 // every connection reads at most Options.MaxRead bytes, a target gets at
@@ -20,7 +21,9 @@
 // probed at once, each with one connection open at a time, so at most
 // Options.Concurrency connections are open at any moment. A public
 // (globally routable) address is reported and not scanned unless
-// Options.AllowPublic is set.
+// Options.AllowPublic is set; the unspecified address (0.0.0.0, ::),
+// multicast groups and the broadcast address are not hosts and are
+// refused as usage errors.
 //
 // The decoders of what a target sends (CQL frames, the Cassandra handshake
 // reply, the RMI acknowledgement, HTTP status lines) treat the bytes as

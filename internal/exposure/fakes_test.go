@@ -1,6 +1,7 @@
 package exposure
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -123,8 +124,12 @@ func fakeHTTP(status int, body string) func(net.Conn) {
 // fakeCQL is a v4-only CQL server: SUPPORTED, READY (auth false) or
 // AUTHENTICATE, AUTH_SUCCESS for cassandra/cassandra when acceptDefault,
 // and one row for any QUERY.
+// With holdLogin, an AUTH_RESPONSE is never answered (as a node that
+// throttles logins past the client's timeout): the connection is held
+// until the client goes.
 type fakeCQL struct {
 	auth, acceptDefault bool
+	holdLogin           bool
 	logins              atomic.Int32
 }
 
@@ -137,6 +142,11 @@ func (f *fakeCQL) serve(c net.Conn) {
 			return
 		}
 		if err != nil {
+			return
+		}
+		if h.Opcode == frame.OpAuthResponse && f.holdLogin {
+			f.logins.Add(1)
+			silent(c)
 			return
 		}
 		if _, err := c.Write(f.answer(h, body)); err != nil {
@@ -229,9 +239,16 @@ func newTestPKI(t *testing.T) *testPKI {
 	return &testPKI{caPool: pool, server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}}
 }
 
-// tlsFake wraps handle in a TLS server with clientAuth.
+// tlsFake wraps handle in a TLS 1.3 server with clientAuth.
 func (p *testPKI) tlsFake(clientAuth tls.ClientAuthType, handle func(net.Conn)) func(net.Conn) {
-	cfg := &tls.Config{Certificates: []tls.Certificate{p.server}, ClientAuth: clientAuth, ClientCAs: p.caPool, MinVersion: tls.VersionTLS13}
+	return p.tlsFakeVersion(clientAuth, tls.VersionTLS13, handle)
+}
+
+// tlsFakeVersion wraps handle in a TLS server with clientAuth that speaks
+// only TLS version v: with TLS 1.2 a refused client certificate fails the
+// client's handshake, with TLS 1.3 only the first read after it.
+func (p *testPKI) tlsFakeVersion(clientAuth tls.ClientAuthType, v uint16, handle func(net.Conn)) func(net.Conn) {
+	cfg := &tls.Config{Certificates: []tls.Certificate{p.server}, ClientAuth: clientAuth, ClientCAs: p.caPool, MinVersion: v, MaxVersion: v}
 	return func(c net.Conn) {
 		tc := tls.Server(c, cfg)
 		if err := tc.Handshake(); err != nil {
@@ -240,3 +257,32 @@ func (p *testPKI) tlsFake(clientAuth tls.ClientAuthType, handle func(net.Conn)) 
 		handle(tc)
 	}
 }
+
+// tlsOptionalFake is a native port with TLS optional, as ringdb's with
+// --client-tls --client-tls-optional: a connection whose first byte is a
+// TLS handshake record gets the TLS server of tlsFake, any other is
+// handled in cleartext.
+func (p *testPKI) tlsOptionalFake(clientAuth tls.ClientAuthType, handle func(net.Conn)) func(net.Conn) {
+	secure := p.tlsFake(clientAuth, handle)
+	return func(c net.Conn) {
+		br := bufio.NewReader(c)
+		first, err := br.Peek(1)
+		if err != nil {
+			return
+		}
+		pc := &peekedConn{Conn: c, r: br}
+		if first[0] == 0x16 {
+			secure(pc)
+			return
+		}
+		handle(pc)
+	}
+}
+
+// peekedConn reads first what its bufio.Reader already buffered.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }

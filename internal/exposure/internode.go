@@ -49,9 +49,14 @@ func (s *session) internodeTLS(port int, t *tlsOutcome) []Finding {
 		fs = append(fs, s.finding(port, Info, "tls-refused", "TLS server refused the handshake",
 			"TLS alert \""+t.alert+"\"", ""))
 	case !t.certRequested:
-		fs = append(fs, s.finding(port, High, "internode-tls-no-client-auth", "TLS without client certificates on the internode port",
-			tlsVersionName(t.version)+"; the server did not ask for a client certificate: anyone can connect and speak the internode protocol",
-			fixInternodeClientAuth))
+		// On a port without a default meaning, nothing but TLS answered:
+		// say what was found, not that it is an internode port.
+		title, who := "TLS without client certificates on the internode port", "anyone can connect and speak the internode protocol"
+		if kindOf(port) != kindInternode {
+			title, who = "TLS without client certificates", "if this is a node's internode port, anyone can connect and speak the internode protocol"
+		}
+		fs = append(fs, s.finding(port, High, "internode-tls-no-client-auth", title,
+			tlsVersionName(t.version)+"; the server did not ask for a client certificate: "+who, fixInternodeClientAuth))
 	default:
 		if accepted, ev := s.clientCertVerdict(t.conn); accepted {
 			fs = append(fs, s.finding(port, High, "internode-unknown-ca-accepted", "client certificate from an unknown CA accepted",

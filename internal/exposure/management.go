@@ -36,6 +36,7 @@ var rmiHeader = []byte{'J', 'R', 'M', 'I', 0x00, 0x02, rmiStreamProtocol}
 const (
 	fixJMX = "bind JMX to localhost (LOCAL_JMX=yes in cassandra-env.sh) and enable JMX authentication " +
 		"(com.sun.management.jmxremote.authenticate=true)"
+	fixLocalJMX     = "enable JMX authentication (com.sun.management.jmxremote.authenticate=true)"
 	fixAdminNoToken = "require the admin token on every admin request and bind the admin endpoint to a loopback address"
 	fixAdminExposed = "bind admin_address to a loopback address"
 )
@@ -75,7 +76,8 @@ func decodeRMIAck(b []byte) (rmiAck, bool) {
 }
 
 // httpReply is the status of an HTTP response and whether its body reads
-// like ringdb's admin endpoint.
+// like ringdb's admin endpoint (its 401 names the admin token, its
+// /v1/info is the node's JSON info).
 type httpReply struct {
 	Status int
 	Ringdb bool
@@ -93,7 +95,9 @@ func decodeHTTPReply(b []byte) (httpReply, bool) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	return httpReply{Status: resp.StatusCode, Ringdb: bytes.Contains(body, []byte("admin token"))}, true
+	ringdb := bytes.Contains(body, []byte("admin token")) ||
+		bytes.Contains(body, []byte(`"host_id"`)) && bytes.Contains(body, []byte(`"native_transport_active"`))
+	return httpReply{Status: resp.StatusCode, Ringdb: ringdb}, true
 }
 
 // management probes a management port with at most two connections: one
@@ -138,35 +142,50 @@ func (s *session) exchange(ctx context.Context, port int, msg []byte, more func(
 	return got, true, err
 }
 
+// rmiFinding rates a reachable RMI endpoint. Whether JMX asks for a
+// password cannot be seen without logging in: off loopback a stranger can
+// try (HIGH); on loopback, Cassandra's default (LOCAL_JMX=yes), only this
+// host's users can (LOW).
 func (s *session) rmiFinding(port int, ack rmiAck) Finding {
-	sev, where := Medium, "on a loopback address: every local user can attach"
+	sev, where, fix := Low, "on a loopback address: only this host's users can attach", fixLocalJMX
 	if !s.loopback {
-		sev, where = High, "from the network"
+		sev, where, fix = High, "from the network", fixJMX
 	}
 	detail := "answered the RMI transport header with ProtocolAck (0x4e) " + where +
 		"; whether JMX authentication is on cannot be seen without logging in, which the audit does not try"
 	if !ack.Supported {
 		detail = "answered the RMI transport header with ProtocolNotSupported (0x4f) " + where
 	}
-	return s.finding(port, sev, "jmx-rmi", "JMX/RMI registry reachable", detail, fixJMX)
+	return s.finding(port, sev, "jmx-rmi", "JMX/RMI registry reachable", detail, fix)
 }
 
+// httpFinding rates an HTTP answer to the unauthenticated GET. On the
+// management port, or when the answer reads like ringdb's admin endpoint,
+// it is judged as an admin API; any other HTTP server on a port without a
+// default meaning is reported as what it is, an HTTP service.
 func (s *session) httpFinding(port int, h httpReply) Finding {
 	name := "HTTP endpoint"
 	if h.Ringdb {
 		name = "ringdb admin endpoint"
 	}
+	refused := h.Status == http.StatusUnauthorized || h.Status == http.StatusForbidden
 	switch {
+	case !h.Ringdb && kindOf(port) != kindManagement:
+		return s.finding(port, Info, "http-service", "HTTP service",
+			fmt.Sprintf("GET %s without credentials returned %d; not recognisably ringdb's admin endpoint", adminProbePath, h.Status), "")
 	case h.Status >= 200 && h.Status < 300:
 		return s.finding(port, High, "admin-no-token", name+" answers without a token",
 			fmt.Sprintf("GET %s without credentials returned %d", adminProbePath, h.Status), fixAdminNoToken)
-	case (h.Status == http.StatusUnauthorized || h.Status == http.StatusForbidden) && s.loopback:
+	case refused && s.loopback:
 		return s.finding(port, Info, "admin-token-required", name+", token required",
 			fmt.Sprintf("GET %s without credentials refused with %d", adminProbePath, h.Status), "")
-	case h.Status == http.StatusUnauthorized || h.Status == http.StatusForbidden:
+	case refused:
 		return s.finding(port, Medium, "admin-exposed", name+" reachable from the network, token required",
 			fmt.Sprintf("GET %s without credentials refused with %d", adminProbePath, h.Status), fixAdminExposed)
 	}
-	return s.finding(port, Info, "http-service", "HTTP service on the management port",
-		fmt.Sprintf("GET %s returned %d", adminProbePath, h.Status), "")
+	title := "HTTP service on the management port"
+	if kindOf(port) != kindManagement {
+		title = name
+	}
+	return s.finding(port, Info, "http-service", title, fmt.Sprintf("GET %s returned %d", adminProbePath, h.Status), "")
 }

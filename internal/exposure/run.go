@@ -84,6 +84,10 @@ func (a *auditor) audit(ctx context.Context, t Target) targetOutcome {
 			Title: "not scanned: the host name did not resolve", Detail: describeErr(err)}}}
 	}
 	res.Address, res.Public = addr.String(), a.o.IsPublic(addr)
+	if why := notAHost(addr); why != "" {
+		return targetOutcome{result: res, findings: []Finding{{Severity: Info, Target: t.Host, ID: "not-a-host",
+			Title: "not scanned: the host name resolves to " + res.Address, Detail: why}}}
+	}
 	if res.Public && !a.o.AllowPublic {
 		return targetOutcome{result: res, findings: []Finding{{Severity: Info, Target: res.Address, ID: "public-not-scanned",
 			Title:  "public address, not scanned",

@@ -51,6 +51,9 @@ func parseTarget(arg string, defaultPorts []int) (string, []int, error) {
 		return "", nil, fmt.Errorf("empty target")
 	}
 	if a, err := netip.ParseAddr(arg); err == nil {
+		if why := notAHost(a); why != "" {
+			return "", nil, fmt.Errorf("target %q: %s", arg, why)
+		}
 		return a.String(), defaultPorts, nil
 	}
 	host, portStr, err := net.SplitHostPort(arg)
@@ -68,7 +71,27 @@ func parseTarget(arg string, defaultPorts []int) (string, []int, error) {
 		return "", nil, fmt.Errorf("target %q: no host", arg)
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		if why := notAHost(a); why != "" {
+			return "", nil, fmt.Errorf("target %q: %s", arg, why)
+		}
 		host = a.String()
 	}
 	return host, []int{port}, nil
+}
+
+// notAHost says why an address names no single host to probe: the
+// unspecified address (0.0.0.0, ::), which a dial turns into this
+// machine, a multicast group (224.0.0.0/4, ff00::/8) or the limited
+// broadcast address; "" for any other address.
+func notAHost(a netip.Addr) string {
+	a = a.Unmap()
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified address is not a host"
+	case a.IsMulticast():
+		return "a multicast address is not a host"
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "the broadcast address is not a host"
+	}
+	return ""
 }
