@@ -105,8 +105,12 @@ func (c *Cluster) chooseTokens() (tokens []int64, joining bool, err error) {
 			return nil, false, errors.New("cluster: stopped while waiting for the seeds")
 		default:
 		}
-		if !slices.Contains(o.Seeds, o.Self) && len(tm.Endpoints()) == 0 {
+		seed := slices.Contains(o.Seeds, o.Self)
+		if !seed && len(tm.Endpoints()) == 0 {
 			return nil, false, fmt.Errorf("unable to gossip with any seed (%s) within %v: a node that is not a seed joins an existing cluster; start a seed first, or check the seeds list and the network", formatAddrs(others), c.joinWait())
+		}
+		if seed && len(tm.Endpoints()) == 0 {
+			tm = c.waitForLowerSeeds(c.o.JoinTimeout)
 		}
 	}
 	tokens = ring.AllocateTokens(tm, o.NumTokens, o.DC, nil)
@@ -145,6 +149,29 @@ func (c *Cluster) waitForRing(timeout time.Duration) *ring.TokenMetadata {
 		}
 	}
 	return c.ring.Load()
+}
+
+// waitForLowerSeeds is how seeds of a new cluster started together
+// choose tokens in turn, so that each balances against those before it
+// (alone, each would space its tokens evenly from a random offset, and
+// two seeds could end up owning 8% and 92%): it waits until every live
+// seed with a lower address is in the ring (pending or NORMAL) or any
+// member is NORMAL, bounded by timeout and by Stop, and returns the ring
+// as then known. The lowest live seed waits for nobody.
+func (c *Cluster) waitForLowerSeeds(timeout time.Duration) *ring.TokenMetadata {
+	deadline := c.clock.Now().Add(timeout)
+	for {
+		tm := c.rebuildRing()
+		waiting := slices.ContainsFunc(c.o.Seeds, func(s netip.Addr) bool {
+			return s.Less(c.o.Self) && c.IsAlive(s) && !tm.IsMember(s) && !tm.IsPending(s)
+		})
+		if !waiting || len(tm.Endpoints()) > 0 || !c.clock.Now().Before(deadline) {
+			return tm
+		}
+		if !c.sleep(ringPoll) {
+			return tm
+		}
+	}
 }
 
 // announceBoot gossips STATUS BOOT and gives the cluster a couple of
