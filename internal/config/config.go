@@ -42,7 +42,8 @@ type Config struct {
 	// NativePort is native_transport_port. Default 9042.
 	NativePort int `yaml:"native_transport_port"`
 	// AdminAddress is the admin endpoint (JMX 7199 equivalent), host:port.
-	// Default <listen_address>:7199; it must be a loopback address.
+	// Default <listen_address>:7199 when the listen address is a loopback
+	// one, else 127.0.0.1:7199; it must be a loopback address.
 	AdminAddress string `yaml:"admin_address"`
 	// Seeds is the seed list (seed_provider parameters "seeds"). Default none.
 	Seeds []string `yaml:"seeds"`
@@ -313,7 +314,14 @@ func (c *Config) EnsureDefaults() {
 		c.NativePort = 9042
 	}
 	if c.AdminAddress == "" {
-		c.AdminAddress = net.JoinHostPort(c.ListenAddress, "7199")
+		// Beside the node on a loopback listen address (several nodes on
+		// one host), else on 127.0.0.1 as Cassandra's local JMX: the admin
+		// endpoint is never on a network address.
+		host := "127.0.0.1"
+		if a, err := netip.ParseAddr(c.ListenAddress); err == nil && a.IsLoopback() {
+			host = c.ListenAddress
+		}
+		c.AdminAddress = net.JoinHostPort(host, "7199")
 	}
 	if c.DC == "" {
 		c.DC = "datacenter1"

@@ -25,6 +25,17 @@ func TestAdminFollowsListenAddress(t *testing.T) {
 	if c.AdminAddress != "127.0.0.2:7199" || c.NativeAddress != "127.0.0.2" {
 		t.Fatalf("got admin %s native %s", c.AdminAddress, c.NativeAddress)
 	}
+	// A node on a network address keeps its admin endpoint on loopback
+	// (it used to default to <listen_address>:7199, which validation then
+	// refused: no node on a real network started without admin_address).
+	c = Config{ListenAddress: "10.1.2.3", NativeAddress: "10.1.2.3"}
+	c.EnsureDefaults()
+	if c.AdminAddress != "127.0.0.1:7199" {
+		t.Fatalf("admin for listen 10.1.2.3: %s", c.AdminAddress)
+	}
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "admin_address") {
+		t.Fatalf("the default admin address is refused: %v", err)
+	}
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
