@@ -128,15 +128,16 @@ func (p *Processor) batchStmt(c *evalCtx, s *Session, b *cql.BatchStatement, par
 func (p *Processor) runBatch(ctx context.Context, items []batchItem, unlogged bool, cl consistency.Level) (*Result, error) {
 	conditional := false
 	for _, it := range items {
-		if conditionsOf(it.stmt) == nil {
-			continue
-		}
-		if usingOf(it.stmt).Timestamp != nil {
-			return nil, cqlerr.Invalidf("Cannot provide custom timestamp for conditional updates")
-		}
-		conditional = true
+		conditional = conditional || conditionsOf(it.stmt) != nil
 	}
 	if conditional {
+		// Every statement of a conditional batch is stamped when the
+		// conditions are checked, so none may bring its own timestamp.
+		for _, it := range items {
+			if usingOf(it.stmt).Timestamp != nil {
+				return nil, cqlerr.Invalidf("Cannot provide custom timestamp for conditional updates")
+			}
+		}
 		req := &casRequest{batch: true}
 		for _, it := range items {
 			if err := p.addToCAS(req, it); err != nil {

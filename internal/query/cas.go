@@ -60,6 +60,9 @@ type casRequest struct {
 	// updatesStatic and updatesRegular tell which rows the mutations
 	// write; with IF [NOT] EXISTS only those columns are read back.
 	updatesStatic, updatesRegular bool
+	// items are the statements, kept to build their mutations again
+	// with the timestamp chosen under the partition's lock.
+	items []batchItem
 }
 
 // batchItem is one statement of a batch (or a lone statement) with its
@@ -147,6 +150,7 @@ func (p *Processor) addToCAS(req *casRequest, it batchItem) error {
 		req.updatesRegular = true
 	}
 	req.muts = append(req.muts, m)
+	req.items = append(req.items, it)
 	cond := conditionsOf(it.stmt)
 	if cond == nil {
 		return nil
@@ -258,6 +262,7 @@ type casState struct {
 	static *rowView
 	rows   []*rowView
 	cks    [][]byte // clustering of rows[i]
+	maxTS  int64    // the newest write timestamp among the live data read
 }
 
 // runCAS reads the rows the conditions name, checks the conditions and,
@@ -270,7 +275,8 @@ func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error
 			return nil, cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", t.Keyspace)
 		}
 	}
-	lock := &p.lwtLocks[uint64(req.key.token)%uint64(len(p.lwtLocks))]
+	slot := uint64(req.key.token) % uint64(len(p.lwtLocks))
+	lock := &p.lwtLocks[slot]
 	lock.Lock()
 	defer lock.Unlock()
 	st, err := p.readCAS(ctx, req)
@@ -282,11 +288,34 @@ func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error
 		return nil, err
 	}
 	if applied {
+		// A conditional update serialised after another must win over it
+		// by timestamp too: stamp it under the lock, later than anything
+		// applied under this lock before and than the data it read,
+		// whatever the client's clock or protocol timestamp said
+		// (Cassandra stamps with the ballot).
+		ts := max(p.opts.Now().UnixMicro(), p.lwtLast[slot]+1, st.maxTS+1)
+		p.lwtLast[slot] = ts
+		if err := p.restamp(req, ts); err != nil {
+			return nil, err
+		}
 		if err := p.apply(ctx, req.muts, consistency.All, WriteCAS); err != nil {
 			return nil, err
 		}
 	}
 	return &Result{Kind: ResultRows, Rows: req.result(applied, st)}, nil
+}
+
+// restamp builds the request's mutations again at timestamp ts.
+func (p *Processor) restamp(req *casRequest, ts int64) error {
+	req.muts = req.muts[:0]
+	for _, it := range req.items {
+		muts, err := p.modification(it.c, it.sess, it.stmt, ts)
+		if err != nil {
+			return err
+		}
+		req.muts = append(req.muts, muts...)
+	}
+	return nil
 }
 
 // readCAS reads the static row and the clustering rows the conditions
@@ -319,6 +348,10 @@ func (p *Processor) readCAS(ctx context.Context, req *casRequest) (*casState, er
 	pl := &selectPlan{t: t}
 	st := &casState{}
 	err = p.store.ReadPartition(ctx, t, req.key.token, req.key.key, q, consistency.All, func(row *storage.Row) bool {
+		st.maxTS = max(st.maxTS, row.Liveness.Timestamp)
+		for _, c := range row.Cells {
+			st.maxTS = max(st.maxTS, c.Timestamp)
+		}
 		if row.Static {
 			st.static = pl.view(row, nil)
 			copy(st.static.vals, pkVals)

@@ -2,7 +2,10 @@ package query
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
@@ -147,4 +150,47 @@ func TestConditionalBatchReplicated(t *testing.T) {
 	wantErr(t, err, cqlerr.Invalid, want)
 	tp.exec("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1); INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")
 	wantRows(t, tp.rows("SELECT count(*) FROM t"), "count", "2")
+}
+
+// A conditional update serialised after another wins over it, whatever
+// the clocks say: the review's lost update (the timestamp was chosen
+// before the partition lock, and a client's protocol timestamp was used)
+// is gone. Here the node's clock runs backwards between two updates and
+// the second carries a protocol timestamp of 1; both apply, and the
+// second's value is the one read back. USING TIMESTAMP on any statement of
+// a conditional batch is refused, as in Cassandra.
+func TestConditionalUpdatesStampedInOrder(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tp := newTestProc(t, Options{Now: func() time.Time { return now }})
+	tp.exec("CREATE TABLE r (k int PRIMARY KEY, v int)")
+	wantRows(t, tp.rows("INSERT INTO r (k, v) VALUES (1, 0) IF NOT EXISTS"), "[applied]", "True")
+	wantRows(t, tp.rows("UPDATE r SET v = 1 WHERE k = 1 IF v = 0"), "[applied]", "True")
+	now = now.Add(-time.Hour) // the clock steps back
+	params := &Params{Consistency: consistency.One, HasTimestamp: true, Timestamp: 1}
+	res, err := tp.p.Query(context.Background(), tp.s, "UPDATE r SET v = 2 WHERE k = 1 IF v = 1", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "[applied]", "True")
+	wantRows(t, tp.rows("SELECT v FROM r WHERE k = 1"), "v", "2")
+	wantRows(t, tp.rows("UPDATE r SET v = 3 WHERE k = 1 IF v = 1"), "[applied] | v", "False | 2")
+	// Data written (without a condition) with a timestamp from the
+	// future does not make an applied conditional update invisible.
+	future := now.Add(24 * time.Hour).UnixMicro()
+	tp.exec(fmt.Sprintf("INSERT INTO r (k, v) VALUES (2, 10) USING TIMESTAMP %d", future))
+	wantRows(t, tp.rows("UPDATE r SET v = 11 WHERE k = 2 IF v = 10"), "[applied]", "True")
+	wantRows(t, tp.rows("SELECT v FROM r WHERE k = 2"), "v", "11")
+
+	for _, q := range []string{
+		"UPDATE r USING TIMESTAMP 5 SET v = 9 WHERE k = 1 IF v = 2",
+		"BEGIN BATCH UPDATE r SET v = 9 WHERE k = 1 IF v = 2; UPDATE r USING TIMESTAMP 5 SET v = 8 WHERE k = 1; APPLY BATCH",
+	} {
+		if _, err := tp.query(q); err == nil || !strings.Contains(err.Error(), "Cannot provide custom timestamp for conditional updates") {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := tp.query("BEGIN BATCH USING TIMESTAMP 5 UPDATE r SET v = 9 WHERE k = 1 IF v = 2; APPLY BATCH"); err == nil ||
+		!strings.Contains(err.Error(), "Cannot provide custom timestamp for conditional BATCH") {
+		t.Fatalf("batch USING TIMESTAMP: %v", err)
+	}
 }

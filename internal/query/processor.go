@@ -96,6 +96,9 @@ type Processor struct {
 	// lwtLocks serialises read-check-write of conditional updates per
 	// partition (striped by token).
 	lwtLocks [64]sync.Mutex
+	// lwtLast is the timestamp of the last conditional update applied
+	// under lwtLocks[i] (guarded by it).
+	lwtLast [64]int64
 	// listPrepend hands out decreasing timeuuid ticks for list prepends.
 	prependMu   sync.Mutex
 	prependTick int64
