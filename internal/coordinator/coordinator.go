@@ -245,18 +245,37 @@ func (c *Coordinator) strategy(k *schema.Keyspace) (ring.ReplicationStrategy, ma
 	return s, rf, nil
 }
 
-// ReplicatedLWT reports whether k has more than one replica (conditional
-// statements then need Paxos).
-func (c *Coordinator) ReplicatedLWT(k *schema.Keyspace) bool {
-	_, rf, err := c.strategy(k)
+// LocalLWT reports whether a conditional statement on the partition at
+// token of keyspace k can be serialised on this node alone, and if not,
+// why (the error is the client's): k must have one replica, this node,
+// with no node taking the range over. A keyspace with more replicas needs
+// Paxos across them; a single replica elsewhere must serialise the
+// statement itself (a per-coordinator lock let two coordinators both
+// apply IF NOT EXISTS on one key).
+func (c *Coordinator) LocalLWT(k *schema.Keyspace, token int64) error {
+	strat, rf, err := c.strategy(k)
 	if err != nil {
-		return true
+		return cqlerr.Invalidf("keyspace %s: %v", k.Name, err)
 	}
 	n := 0
 	for _, v := range rf {
 		n += v
 	}
-	return n > 1
+	if n > 1 {
+		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", k.Name)
+	}
+	tm := c.o.Topology.Ring()
+	natural := strat.NaturalEndpoints(tm, token)
+	if len(natural) == 0 {
+		return nil // no ring yet: a single node starting
+	}
+	if natural[0] != c.self {
+		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s (one replica) are serialised by that replica: send them to %s, the replica of this partition (a token-aware driver does), not to %s", k.Name, natural[0], c.self)
+	}
+	if len(ring.PendingEndpoints(strat, tm, token)) > 0 {
+		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s are refused while a node takes over this partition's range: retry once it has joined", k.Name)
+	}
+	return nil
 }
 
 func (c *Coordinator) alive(ep netip.Addr) bool {

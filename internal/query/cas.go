@@ -19,7 +19,8 @@ import (
 // CQL3CasRequest). On this single replica, read, check and write happen
 // under a per-partition lock, so concurrent conditional updates of one
 // partition on this node are serialised. Keyspaces whose writes need Paxos
-// across replicas are refused (see Options.ReplicatedLWT).
+// across replicas, or whose replica is another node, are refused (see
+// Options.LocalLWT).
 
 // casKind is what the conditions of one row require.
 type casKind int
@@ -270,9 +271,11 @@ type casState struct {
 // [applied], followed when it is false by the rows read.
 func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error) {
 	t := req.t
-	if p.opts.ReplicatedLWT != nil {
-		if k := p.schema.Current().Keyspace(t.Keyspace); k != nil && p.opts.ReplicatedLWT(k) {
-			return nil, cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", t.Keyspace)
+	if p.opts.LocalLWT != nil {
+		if k := p.schema.Current().Keyspace(t.Keyspace); k != nil {
+			if err := p.opts.LocalLWT(k, req.key.token); err != nil {
+				return nil, err
+			}
 		}
 	}
 	slot := uint64(req.key.token) % uint64(len(p.lwtLocks))

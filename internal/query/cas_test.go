@@ -141,7 +141,12 @@ func TestConditionalBatchMessage(t *testing.T) {
 // Paxos across replicas, conditional batches are refused like single
 // conditional statements.
 func TestConditionalBatchReplicated(t *testing.T) {
-	tp := newTestProc(t, Options{ReplicatedLWT: func(k *schema.Keyspace) bool { return k.Name == "ks" }})
+	tp := newTestProc(t, Options{LocalLWT: func(k *schema.Keyspace, _ int64) error {
+		if k.Name == "ks" {
+			return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace ks need Paxos across its replicas, which ringdb does not implement yet")
+		}
+		return nil
+	}})
 	tp.exec(casTable)
 	want := "Conditional updates (IF ...) on keyspace ks need Paxos across its replicas, which ringdb does not implement yet"
 	_, err := tp.query("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")

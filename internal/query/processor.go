@@ -65,10 +65,11 @@ type Options struct {
 	Peers func() []PeerInfo
 	// Store reads and writes table data; default LocalStore{Engine}.
 	Store Store
-	// ReplicatedLWT reports whether conditional statements on a keyspace
-	// would need Paxos across replicas (then they are refused); nil means
-	// never (single node).
-	ReplicatedLWT func(ks *schema.Keyspace) bool
+	// LocalLWT reports whether a conditional statement on the partition
+	// at token of keyspace ks can be serialised on this node alone (nil),
+	// or why not (the error is returned to the client); nil LocalLWT means
+	// always (single node).
+	LocalLWT func(ks *schema.Keyspace, token int64) error
 	// BatchSizeWarnThreshold is cassandra.yaml's batch_size_warn_threshold
 	// in bytes: a batch over several partitions whose data size exceeds it
 	// gets a client warning. Default DefaultBatchSizeWarnThreshold (5 KiB);
