@@ -199,3 +199,36 @@ func TestConditionalUpdatesStampedInOrder(t *testing.T) {
 		t.Fatalf("batch USING TIMESTAMP: %v", err)
 	}
 }
+
+// A read at SERIAL is served for one partition this node may serialise,
+// under the lock conditional updates take; several partitions, or a
+// partition that needs Paxos, are refused instead of being answered as a
+// QUORUM read (the review's finding).
+func TestSerialRead(t *testing.T) {
+	paxos := false
+	tp := newTestProc(t, Options{LocalLWT: func(k *schema.Keyspace, _ int64) error {
+		if paxos {
+			return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", k.Name)
+		}
+		return nil
+	}})
+	tp.exec("CREATE TABLE r (k int PRIMARY KEY, v int)")
+	tp.exec("INSERT INTO r (k, v) VALUES (1, 5) IF NOT EXISTS")
+	serial := func(q string) (*Result, error) {
+		return tp.p.Query(context.Background(), tp.s, q, &Params{Consistency: consistency.Serial})
+	}
+	res, err := serial("SELECT v FROM r WHERE k = 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "v", "5")
+	for _, q := range []string{"SELECT v FROM r WHERE k IN (1, 2)", "SELECT v FROM r"} {
+		if _, err := serial(q); err == nil || !strings.Contains(err.Error(), "may only be requested for one partition") {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	paxos = true
+	if _, err := serial("SELECT v FROM r WHERE k = 1"); err == nil || !strings.Contains(err.Error(), "need Paxos") {
+		t.Fatalf("SERIAL on a replicated keyspace: %v", err)
+	}
+}

@@ -319,6 +319,13 @@ func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, s
 		return nil, err
 	}
 	pl.needStatic = t.HasStatic
+	if c.cl.IsSerial() {
+		unlock, err := p.serialRead(pl)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if r.pkFull {
 		keys, err := r.partitionKeys()
 		if err != nil {
@@ -930,4 +937,32 @@ func (o *output) finish(c *evalCtx) (*Result, error) {
 		o.rows.PagingState = o.last.encode()
 	}
 	return &Result{Kind: ResultRows, Rows: o.rows}, nil
+}
+
+// serialRead prepares a read at SERIAL or LOCAL_SERIAL: one partition,
+// which this node may serialise (Options.LocalLWT), read under the lock
+// its conditional updates take, so the read sees every update applied
+// before it and none half-applied. It returns the lock's release.
+func (p *Processor) serialRead(pl *selectPlan) (func(), error) {
+	const onePartition = "SERIAL/LOCAL_SERIAL consistency may only be requested for one partition at a time"
+	if !pl.r.pkFull {
+		return nil, cqlerr.Invalidf(onePartition)
+	}
+	keys, err := pl.r.partitionKeys()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) != 1 {
+		return nil, cqlerr.Invalidf(onePartition)
+	}
+	if p.opts.LocalLWT != nil {
+		if k := p.schema.Current().Keyspace(pl.t.Keyspace); k != nil {
+			if err := p.opts.LocalLWT(k, keys[0].token); err != nil {
+				return nil, err
+			}
+		}
+	}
+	lock := &p.lwtLocks[uint64(keys[0].token)%uint64(len(p.lwtLocks))]
+	lock.Lock()
+	return lock.Unlock, nil
 }
