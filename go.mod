@@ -3,6 +3,7 @@ module github.com/ringdb/ringdb
 go 1.26.8
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/gocql/gocql v1.7.0
 	github.com/golang/snappy v1.0.0
