@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/messaging"
+	"github.com/ringdb/ringdb/internal/paxos"
 	"github.com/ringdb/ringdb/internal/ring"
 	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
@@ -121,6 +122,11 @@ type Coordinator struct {
 
 	refusalMu sync.Mutex
 	refusals  map[netip.Addr]*refusalReport
+
+	// acceptor and proposer are the replica and coordinator sides of
+	// Paxos for conditional statements (paxos.go); nil without an engine.
+	acceptor *paxos.Acceptor
+	proposer *paxos.Proposer
 }
 
 type stratEntry struct {
@@ -166,6 +172,11 @@ func New(o Options) *Coordinator {
 	}
 	c := &Coordinator{o: o, log: o.Logger, self: o.Self, strats: map[string]stratEntry{}, wake: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if o.Engine != nil {
+		if err := c.initPaxos(); err != nil {
+			c.log.Error("paxos unavailable: conditional statements will fail", "err", err)
+		}
+	}
 	c.registerHandlers()
 	return c
 }
@@ -243,39 +254,6 @@ func (c *Coordinator) strategy(k *schema.Keyspace) (ring.ReplicationStrategy, ma
 	c.strats[k.Name] = stratEntry{ks: k, repl: maps.Clone(k.Replication), strat: s, rf: rf}
 	c.stratMu.Unlock()
 	return s, rf, nil
-}
-
-// LocalLWT reports whether a conditional statement on the partition at
-// token of keyspace k can be serialised on this node alone, and if not,
-// why (the error is the client's): k must have one replica, this node,
-// with no node taking the range over. A keyspace with more replicas needs
-// Paxos across them; a single replica elsewhere must serialise the
-// statement itself (a per-coordinator lock let two coordinators both
-// apply IF NOT EXISTS on one key).
-func (c *Coordinator) LocalLWT(k *schema.Keyspace, token int64) error {
-	strat, rf, err := c.strategy(k)
-	if err != nil {
-		return cqlerr.Invalidf("keyspace %s: %v", k.Name, err)
-	}
-	n := 0
-	for _, v := range rf {
-		n += v
-	}
-	if n > 1 {
-		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", k.Name)
-	}
-	tm := c.o.Topology.Ring()
-	natural := strat.NaturalEndpoints(tm, token)
-	if len(natural) == 0 {
-		return nil // no ring yet: a single node starting
-	}
-	if natural[0] != c.self {
-		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s (one replica) are serialised by that replica: send them to %s, the replica of this partition (a token-aware driver does), not to %s", k.Name, natural[0], c.self)
-	}
-	if len(ring.PendingEndpoints(strat, tm, token)) > 0 {
-		return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s are refused while a node takes over this partition's range: retry once it has joined", k.Name)
-	}
-	return nil
 }
 
 func (c *Coordinator) alive(ep netip.Addr) bool {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/messaging"
-	"github.com/ringdb/ringdb/internal/schema"
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
@@ -351,37 +349,5 @@ func TestLocalScanHasADeadline(t *testing.T) {
 	}
 	if seen >= 50 {
 		t.Fatalf("the scan read every partition (%d) past its deadline", seen)
-	}
-}
-
-// A conditional statement on a one-replica keyspace is serialised only
-// by that replica: of three coordinators exactly one may run it, the
-// others name the replica; a keyspace with three replicas needs Paxos on
-// every coordinator.
-func TestLocalLWT(t *testing.T) {
-	mc := newMemCluster(t, 3, 1)
-	one := &schema.Keyspace{Name: "ks", Replication: map[string]string{"class": "SimpleStrategy", "replication_factor": "1"}}
-	three := &schema.Keyspace{Name: "ks3", Replication: map[string]string{"class": "SimpleStrategy", "replication_factor": "3"}}
-	for _, k := range []string{"a", "b", "c", "d"} {
-		token := mc.mutation(k, "", 0).Token
-		local := 0
-		for i, c := range mc.coords {
-			err := c.LocalLWT(one, token)
-			if err == nil {
-				local++
-				continue
-			}
-			if !strings.Contains(err.Error(), "send them to") || strings.Contains(err.Error(), "send them to "+mc.addrs[i].String()) {
-				t.Fatalf("key %s on %s: %v", k, mc.addrs[i], err)
-			}
-		}
-		if local != 1 {
-			t.Fatalf("key %s: %d coordinators may serialise it, want 1", k, local)
-		}
-		for _, c := range mc.coords {
-			if err := c.LocalLWT(three, token); err == nil || !strings.Contains(err.Error(), "need Paxos") {
-				t.Fatalf("RF 3: %v", err)
-			}
-		}
 	}
 }

@@ -66,6 +66,9 @@ func (c *Coordinator) registerHandlers() {
 		return encodeMutations(ms), nil
 	})
 	c.registerBatchlogHandlers(m)
+	if c.acceptor != nil {
+		c.registerPaxosHandlers(m)
+	}
 	m.Handle(messaging.VerbTruncate, func(_ context.Context, _ netip.Addr, payload []byte) ([]byte, error) {
 		if len(payload) != 16 {
 			return nil, fmt.Errorf("bad truncate payload")

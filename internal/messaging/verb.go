@@ -62,6 +62,16 @@ const (
 	// over one token range (Cassandra's VALIDATION_REQUEST); the response
 	// is the tree; bulk lane.
 	VerbRepairValidate Verb = 20
+	// VerbPaxosPrepare asks a replica's acceptor for a promise on one
+	// partition (Cassandra's PAXOS_PREPARE); the response is the promise
+	// with the accepted proposal and the most recent commit; bulk lane.
+	VerbPaxosPrepare Verb = 21
+	// VerbPaxosPropose asks a replica's acceptor to accept a proposal
+	// (PAXOS_PROPOSE); bulk lane.
+	VerbPaxosPropose Verb = 22
+	// VerbPaxosCommit applies a decided proposal on a replica
+	// (PAXOS_COMMIT); bulk lane.
+	VerbPaxosCommit Verb = 23
 )
 
 // lane is one of the two connections kept to every peer.
@@ -111,6 +121,9 @@ var verbTable = [256]verbInfo{
 	VerbStreamPull:     {"STREAM_PULL", laneBulk},
 	VerbStreamRequest:  {"STREAM_REQUEST", laneBulk},
 	VerbRepairValidate: {"REPAIR_VALIDATE", laneBulk},
+	VerbPaxosPrepare:   {"PAXOS_PREPARE", laneBulk},
+	VerbPaxosPropose:   {"PAXOS_PROPOSE", laneBulk},
+	VerbPaxosCommit:    {"PAXOS_COMMIT", laneBulk},
 }
 
 // String returns the verb's name, or "Verb(n)" for an unknown verb.

@@ -33,7 +33,7 @@ func (p *Processor) Batch(ctx context.Context, s *Session, batchType byte, entri
 			return nil, err
 		}
 		items = append(items, batchItem{stmt: stmt, sess: sess, ts: ts,
-			c: &evalCtx{p: p, values: e.Values, now: now, ctx: ctx, cl: cl}})
+			c: &evalCtx{p: p, values: e.Values, now: now, ctx: ctx, cl: cl, serial: serialOf(params)}})
 	}
 	if err := p.checkConditionalTables(items); err != nil {
 		return nil, err

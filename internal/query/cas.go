@@ -18,9 +18,9 @@ import (
 // partition, and the mutations to apply when they all hold (Cassandra's
 // CQL3CasRequest). On this single replica, read, check and write happen
 // under a per-partition lock, so concurrent conditional updates of one
-// partition on this node are serialised. Keyspaces whose writes need Paxos
-// across replicas, or whose replica is another node, are refused (see
-// Options.LocalLWT).
+// partition on this node are serialised (a Store of one replica); with a
+// CASStore (the coordinator) the request is a Paxos round across the
+// partition's replicas instead (paxosCAS).
 
 // casKind is what the conditions of one row require.
 type casKind int
@@ -270,19 +270,14 @@ type casState struct {
 // when they all hold, applies the mutations. The result is Cassandra's:
 // [applied], followed when it is false by the rows read.
 func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error) {
-	t := req.t
-	if p.opts.LocalLWT != nil {
-		if k := p.schema.Current().Keyspace(t.Keyspace); k != nil {
-			if err := p.opts.LocalLWT(k, req.key.token); err != nil {
-				return nil, err
-			}
-		}
+	if cs, ok := p.store.(CASStore); ok {
+		return p.paxosCAS(ctx, cs, req)
 	}
 	slot := uint64(req.key.token) % uint64(len(p.lwtLocks))
 	lock := &p.lwtLocks[slot]
 	lock.Lock()
 	defer lock.Unlock()
-	st, err := p.readCAS(ctx, req)
+	st, err := p.readCAS(ctx, req, consistency.All)
 	if err != nil {
 		return nil, err
 	}
@@ -308,6 +303,39 @@ func (p *Processor) runCAS(ctx context.Context, req *casRequest) (*Result, error
 	return &Result{Kind: ResultRows, Rows: req.result(applied, st)}, nil
 }
 
+// paxosCAS runs the request as a Paxos round across the partition's
+// replicas: the rows are read at the serial consistency's quorum once the
+// round holds the partition, the conditions checked, and the mutations
+// stamped at the ballot's time proposed and committed at the statement's
+// consistency (Cassandra's StorageProxy.cas).
+func (p *Processor) paxosCAS(ctx context.Context, cs CASStore, req *casRequest) (*Result, error) {
+	c := req.items[0].c
+	readCL := consistency.Quorum
+	if c.serial == consistency.LocalSerial {
+		readCL = consistency.LocalQuorum
+	}
+	var st *casState
+	applied, err := cs.CAS(ctx, req.t, req.key.token, req.key.key, c.serial, c.cl,
+		func(ctx context.Context, ts int64) ([]*storage.Mutation, bool, error) {
+			var err error
+			if st, err = p.readCAS(ctx, req, readCL); err != nil {
+				return nil, false, err
+			}
+			holds, err := req.applies(st)
+			if err != nil || !holds {
+				return nil, false, err
+			}
+			if err := p.restamp(req, ts); err != nil {
+				return nil, false, err
+			}
+			return req.muts, true, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Kind: ResultRows, Rows: req.result(applied, st)}, nil
+}
+
 // restamp builds the request's mutations again at timestamp ts.
 func (p *Processor) restamp(req *casRequest, ts int64) error {
 	req.muts = req.muts[:0]
@@ -324,7 +352,7 @@ func (p *Processor) restamp(req *casRequest, ts int64) error {
 // readCAS reads the static row and the clustering rows the conditions
 // name; with conditions on the static row only, it reads the first row of
 // the partition, as Cassandra does, to show it when the request fails.
-func (p *Processor) readCAS(ctx context.Context, req *casRequest) (*casState, error) {
+func (p *Processor) readCAS(ctx context.Context, req *casRequest, cl consistency.Level) (*casState, error) {
 	t := req.t
 	var cks [][]byte
 	for _, r := range req.rows {
@@ -350,7 +378,7 @@ func (p *Processor) readCAS(ctx context.Context, req *casRequest) (*casState, er
 	}
 	pl := &selectPlan{t: t}
 	st := &casState{}
-	err = p.store.ReadPartition(ctx, t, req.key.token, req.key.key, q, consistency.All, func(row *storage.Row) bool {
+	err = p.store.ReadPartition(ctx, t, req.key.token, req.key.key, q, cl, func(row *storage.Row) bool {
 		st.maxTS = max(st.maxTS, row.Liveness.Timestamp)
 		for _, c := range row.Cells {
 			st.maxTS = max(st.maxTS, c.Timestamp)

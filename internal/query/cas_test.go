@@ -10,6 +10,7 @@ import (
 	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/schema"
+	"github.com/ringdb/ringdb/internal/storage"
 	"github.com/ringdb/ringdb/internal/types"
 )
 
@@ -137,24 +138,59 @@ func TestConditionalBatchMessage(t *testing.T) {
 	wantRows(t, tp.rows("SELECT c, v FROM t WHERE k = 1"), "c | v", "1 | a", "2 | b")
 }
 
-// TestConditionalBatchReplicated: on a keyspace whose writes would need
-// Paxos across replicas, conditional batches are refused like single
-// conditional statements.
-func TestConditionalBatchReplicated(t *testing.T) {
-	tp := newTestProc(t, Options{LocalLWT: func(k *schema.Keyspace, _ int64) error {
-		if k.Name == "ks" {
-			return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace ks need Paxos across its replicas, which ringdb does not implement yet")
+// fakeCASStore is a LocalStore with CAS: it records each round's
+// consistencies and runs check once, applying what it returns stamped at
+// a fixed ballot time.
+type fakeCASStore struct {
+	LocalStore
+	rounds []string
+}
+
+func (f *fakeCASStore) CAS(ctx context.Context, _ *schema.Table, _ int64, _ []byte, serial, commit consistency.Level,
+	check func(context.Context, int64) ([]*storage.Mutation, bool, error)) (bool, error) {
+	f.rounds = append(f.rounds, serial.String()+"/"+commit.String())
+	muts, apply, err := check(ctx, 42)
+	if err != nil || !apply {
+		return false, err
+	}
+	for _, m := range muts {
+		for _, r := range m.Rows {
+			for _, c := range r.Cells {
+				if c.Timestamp != 42 {
+					return false, fmt.Errorf("cell stamped %d, not at the ballot", c.Timestamp)
+				}
+			}
 		}
-		return nil
-	}})
+	}
+	return true, f.Engine.Apply(muts)
+}
+
+// With a CASStore (the coordinator), conditional statements and batches
+// and SERIAL reads are Paxos rounds at the request's serial consistency,
+// their updates stamped at the ballot's time.
+func TestConditionalThroughCASStore(t *testing.T) {
+	tp := newTestProc(t, Options{})
+	fs := &fakeCASStore{LocalStore: LocalStore{Engine: tp.p.opts.Engine}}
+	tp.p.store = fs
 	tp.exec(casTable)
-	want := "Conditional updates (IF ...) on keyspace ks need Paxos across its replicas, which ringdb does not implement yet"
-	_, err := tp.query("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS; INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")
-	wantErr(t, err, cqlerr.Invalid, want)
-	_, err = tp.query("INSERT INTO t (k, c) VALUES (1, 1) IF NOT EXISTS")
-	wantErr(t, err, cqlerr.Invalid, want)
-	tp.exec("BEGIN BATCH INSERT INTO t (k, c) VALUES (1, 1); INSERT INTO t (k, c) VALUES (1, 2); APPLY BATCH")
-	wantRows(t, tp.rows("SELECT count(*) FROM t"), "count", "2")
+	wantRows(t, tp.rows("INSERT INTO t (k, c, v) VALUES (1, 1, 'a') IF NOT EXISTS"), "[applied]", "True")
+	wantRows(t, tp.rows("BEGIN BATCH INSERT INTO t (k, c, v) VALUES (1, 1, 'x') IF NOT EXISTS; INSERT INTO t (k, c, v) VALUES (1, 2, 'b'); APPLY BATCH"),
+		"[applied] | k | c | s | v", "False | 1 | 1 | null | a")
+	res, err := tp.p.Query(context.Background(), tp.s, "UPDATE t SET v = 'c' WHERE k = 1 AND c = 1 IF v = 'a'",
+		&Params{Consistency: consistency.LocalQuorum, SerialConsistency: consistency.LocalSerial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "[applied]", "True")
+	res, err = tp.p.Query(context.Background(), tp.s, "SELECT v FROM t WHERE k = 1 AND c = 1", &Params{Consistency: consistency.Serial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows(t, renderRows(t, res), "v", "c")
+	want := "[SERIAL/ONE SERIAL/ONE LOCAL_SERIAL/LOCAL_QUORUM SERIAL/QUORUM]"
+	if fmt.Sprint(fs.rounds) != want {
+		t.Fatalf("rounds %v, want %s", fs.rounds, want)
+	}
 }
 
 // A conditional update serialised after another wins over it, whatever
@@ -200,18 +236,11 @@ func TestConditionalUpdatesStampedInOrder(t *testing.T) {
 	}
 }
 
-// A read at SERIAL is served for one partition this node may serialise,
-// under the lock conditional updates take; several partitions, or a
-// partition that needs Paxos, are refused instead of being answered as a
-// QUORUM read (the review's finding).
+// A read at SERIAL is served for one partition under the lock
+// conditional updates take (one replica); several partitions are refused
+// instead of being answered as a QUORUM read (the review's finding).
 func TestSerialRead(t *testing.T) {
-	paxos := false
-	tp := newTestProc(t, Options{LocalLWT: func(k *schema.Keyspace, _ int64) error {
-		if paxos {
-			return cqlerr.Invalidf("Conditional updates (IF ...) on keyspace %s need Paxos across its replicas, which ringdb does not implement yet", k.Name)
-		}
-		return nil
-	}})
+	tp := newTestProc(t, Options{})
 	tp.exec("CREATE TABLE r (k int PRIMARY KEY, v int)")
 	tp.exec("INSERT INTO r (k, v) VALUES (1, 5) IF NOT EXISTS")
 	serial := func(q string) (*Result, error) {
@@ -226,9 +255,5 @@ func TestSerialRead(t *testing.T) {
 		if _, err := serial(q); err == nil || !strings.Contains(err.Error(), "may only be requested for one partition") {
 			t.Fatalf("%s: %v", q, err)
 		}
-	}
-	paxos = true
-	if _, err := serial("SELECT v FROM r WHERE k = 1"); err == nil || !strings.Contains(err.Error(), "need Paxos") {
-		t.Fatalf("SERIAL on a replicated keyspace: %v", err)
 	}
 }

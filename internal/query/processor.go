@@ -65,11 +65,6 @@ type Options struct {
 	Peers func() []PeerInfo
 	// Store reads and writes table data; default LocalStore{Engine}.
 	Store Store
-	// LocalLWT reports whether a conditional statement on the partition
-	// at token of keyspace ks can be serialised on this node alone (nil),
-	// or why not (the error is returned to the client); nil LocalLWT means
-	// always (single node).
-	LocalLWT func(ks *schema.Keyspace, token int64) error
 	// BatchSizeWarnThreshold is cassandra.yaml's batch_size_warn_threshold
 	// in bytes: a batch over several partitions whose data size exceeds it
 	// gets a client warning. Default DefaultBatchSizeWarnThreshold (5 KiB);
@@ -387,6 +382,15 @@ func consistencyOf(params *Params) consistency.Level {
 	return params.Consistency
 }
 
+// serialOf is the serial consistency of a request: SERIAL unless it asks
+// for LOCAL_SERIAL.
+func serialOf(params *Params) consistency.Level {
+	if params != nil && params.SerialConsistency == consistency.LocalSerial {
+		return consistency.LocalSerial
+	}
+	return consistency.Serial
+}
+
 // apply writes through the store, wrapping unexpected errors.
 func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl consistency.Level, writeType string) error {
 	if len(muts) == 0 {
@@ -404,7 +408,7 @@ func (p *Processor) apply(ctx context.Context, muts []*storage.Mutation, cl cons
 // execute dispatches a parsed statement.
 func (p *Processor) execute(ctx context.Context, s *Session, stmt cql.Statement, values []Value, params *Params) (*Result, error) {
 	now := p.opts.Now()
-	c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: consistencyOf(params)}
+	c := &evalCtx{p: p, values: values, now: now, ctx: ctx, cl: consistencyOf(params), serial: serialOf(params)}
 	if err := p.authorize(s, stmt); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cql"
 	"github.com/ringdb/ringdb/internal/cqlerr"
 	"github.com/ringdb/ringdb/internal/ring"
@@ -320,7 +321,7 @@ func (p *Processor) runSelect(ctx context.Context, c *evalCtx, pl *selectPlan, s
 	}
 	pl.needStatic = t.HasStatic
 	if c.cl.IsSerial() {
-		unlock, err := p.serialRead(pl)
+		unlock, err := p.serialRead(c, pl)
 		if err != nil {
 			return nil, err
 		}
@@ -939,11 +940,14 @@ func (o *output) finish(c *evalCtx) (*Result, error) {
 	return &Result{Kind: ResultRows, Rows: o.rows}, nil
 }
 
-// serialRead prepares a read at SERIAL or LOCAL_SERIAL: one partition,
-// which this node may serialise (Options.LocalLWT), read under the lock
-// its conditional updates take, so the read sees every update applied
-// before it and none half-applied. It returns the lock's release.
-func (p *Processor) serialRead(pl *selectPlan) (func(), error) {
+// serialRead prepares a read at SERIAL or LOCAL_SERIAL of one partition.
+// With Paxos (a CASStore) it runs a round that applies nothing, which
+// finishes any conditional update in progress and repairs replicas that
+// missed the last commit, then lets the read go on at the serial
+// consistency's quorum (Cassandra's SERIAL read). Without (one replica,
+// this node), the read runs under the lock its conditional updates take.
+// It returns what to release after.
+func (p *Processor) serialRead(c *evalCtx, pl *selectPlan) (func(), error) {
 	const onePartition = "SERIAL/LOCAL_SERIAL consistency may only be requested for one partition at a time"
 	if !pl.r.pkFull {
 		return nil, cqlerr.Invalidf(onePartition)
@@ -955,12 +959,17 @@ func (p *Processor) serialRead(pl *selectPlan) (func(), error) {
 	if len(keys) != 1 {
 		return nil, cqlerr.Invalidf(onePartition)
 	}
-	if p.opts.LocalLWT != nil {
-		if k := p.schema.Current().Keyspace(pl.t.Keyspace); k != nil {
-			if err := p.opts.LocalLWT(k, keys[0].token); err != nil {
-				return nil, err
-			}
+	if cs, ok := p.store.(CASStore); ok {
+		serial := c.cl
+		if _, err := cs.CAS(c.ctx, pl.t, keys[0].token, keys[0].key, serial, consistency.Quorum,
+			func(context.Context, int64) ([]*storage.Mutation, bool, error) { return nil, false, nil }); err != nil {
+			return nil, err
 		}
+		c.cl = consistency.Quorum
+		if serial == consistency.LocalSerial {
+			c.cl = consistency.LocalQuorum
+		}
+		return func() {}, nil
 	}
 	lock := &p.lwtLocks[uint64(keys[0].token)%uint64(len(p.lwtLocks))]
 	lock.Lock()

@@ -40,6 +40,20 @@ type Store interface {
 	Truncate(ctx context.Context, t *schema.Table) error
 }
 
+// CASStore is a Store that runs conditional statements with Paxos across
+// a partition's replicas (the coordinator). CAS calls check once it holds
+// the partition (a quorum's promise): check reads at the serial
+// consistency's quorum, evaluates the conditions and returns the
+// mutations stamped at ts when they hold; CAS reports whether they were
+// applied. serial is SERIAL or LOCAL_SERIAL, commit the statement's
+// consistency. A Store without CAS serialises conditional statements
+// under a lock on this node (a single replica).
+type CASStore interface {
+	Store
+	CAS(ctx context.Context, t *schema.Table, token int64, key []byte, serial, commit consistency.Level,
+		check func(ctx context.Context, ts int64) ([]*storage.Mutation, bool, error)) (bool, error)
+}
+
 // LocalStore is the single-node Store: it reads and writes the local
 // engine and ignores consistency levels (one replica satisfies all).
 type LocalStore struct{ Engine *storage.Engine }

@@ -19,6 +19,7 @@ type evalCtx struct {
 	now    time.Time
 	ctx    context.Context
 	cl     consistency.Level
+	serial consistency.Level // SERIAL or LOCAL_SERIAL: the Paxos phase of conditional statements
 }
 
 // bound returns the bound value of a marker.

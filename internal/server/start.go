@@ -325,7 +325,7 @@ func (n *Node) join() error {
 func (n *Node) startNative() error {
 	cfg := n.cfg
 	n.proc = query.New(query.Options{Schema: n.schema, Engine: n.engine, Roles: n.roleMgr, Authorizer: n.authz, Node: n.info, Logger: n.log,
-		Store: n.coord, LocalLWT: n.coord.LocalLWT, Peers: n.cluster.Peers,
+		Store: n.coord, Peers: n.cluster.Peers,
 		BatchSizeWarnThreshold: cfg.BatchSizeWarnThreshold(), BatchSizeFailThreshold: cfg.BatchSizeFailThreshold(),
 		OnSchemaChange: func(ch schema.Change) {
 			n.cluster.LocalSchemaChanged()
