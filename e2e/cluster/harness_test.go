@@ -45,6 +45,7 @@ type testCluster struct {
 	dir   string
 	ca    string
 	nodes map[string]*node
+	first string // the first node added (it creates the superuser)
 }
 
 type node struct {
@@ -95,6 +96,9 @@ func (c *testCluster) add(addr string, extra ...string) *node {
 		args: append([]string{"server", "--data-dir", dir, "--listen-address", addr, "--certs-dir", filepath.Join(dir, "certs"),
 			"--commitlog-sync", "batch", "--cluster-name", "ringdb-test"}, extra...)}
 	c.nodes[addr] = n
+	if c.first == "" {
+		c.first = addr // the first node started creates the superuser
+	}
 	return n
 }
 
@@ -128,7 +132,7 @@ func (n *node) kill() {
 }
 
 func (c *testCluster) password() string {
-	b, err := os.ReadFile(filepath.Join(c.nodes["127.0.0.1"].dir, "superuser.password"))
+	b, err := os.ReadFile(filepath.Join(c.nodes[c.first].dir, "superuser.password"))
 	if err != nil {
 		c.t.Fatal(err)
 	}
