@@ -246,8 +246,11 @@ func (c *Coordinator) CAS(ctx context.Context, t *schema.Table, token int64, key
 	return out.Applied, err
 }
 
-// paxosParticipants returns the replicas a CAS on token runs with, the
-// quorum of promises and acceptances it needs, and the commit acks.
+// paxosParticipants returns the live replicas a CAS on token runs with
+// (natural and pending, of the local DC for LOCAL_SERIAL), the quorum of
+// promises and acceptances it needs (Cassandra's requiredParticipants: a
+// quorum of the natural replicas plus every pending one), and the commit
+// acks (the commit consistency's, at least 1).
 func (c *Coordinator) paxosParticipants(t *schema.Table, token int64, serial, commit consistency.Level) ([]netip.Addr, int, int, error) {
 	k := c.o.Schema.Current().Keyspace(t.Keyspace)
 	if k == nil {
@@ -278,20 +281,15 @@ func (c *Coordinator) paxosParticipants(t *schema.Table, token int64, serial, co
 		}
 	}
 	quorum := nNatural/2 + 1 + (len(participants) - nNatural)
-	live := 0
-	for _, ep := range participants {
-		if c.alive(ep) {
-			live++
-		}
-	}
-	if nNatural == 0 || live < quorum {
-		return nil, 0, 0, unavailable(serial, quorum, live)
+	live := slices.DeleteFunc(participants, func(ep netip.Addr) bool { return !c.alive(ep) })
+	if nNatural == 0 || len(live) < quorum {
+		return nil, 0, 0, unavailable(serial, quorum, len(live))
 	}
 	acks, _, err := blockFor(commit, rf, c.o.LocalDC)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	return participants, quorum, min(max(acks, 1), len(participants)), nil
+	return live, quorum, min(max(acks, 1), len(live)), nil
 }
 
 // paxosTimeout maps a Paxos timeout to Cassandra's error.
