@@ -51,6 +51,9 @@ type Cluster struct {
 	// revoked are the endpoints removed from the ring for a revoked
 	// certificate on this run (guarded by ringMu; revoked.go).
 	revoked map[netip.Addr]revokedEndpoint
+	// failedJoins are the endpoints that shut down while joining, with the
+	// generation they did it at (guarded by ringMu; ringstate.go).
+	failedJoins map[netip.Addr]int32
 	// bindings are the address ↔ host id ↔ certificate bindings checked
 	// on verified gossip (bindings.go).
 	bindings   *bindings
@@ -108,7 +111,7 @@ func newCluster(o Options, g gossipRuntime) (*Cluster, error) {
 	c := &Cluster{o: o, log: o.Logger, clock: o.Clock, downSince: map[netip.Addr]time.Time{},
 		pulling: map[netip.Addr]bool{}, stop: make(chan struct{}), start: o.Clock.Now(),
 		removed: map[[16]byte]bool{}, removalRefused: map[string]bool{},
-		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, bindings: newBindings(), events: eventQueue{wake: make(chan struct{}, 1)}}
+		refusedRing: map[netip.Addr]string{}, revoked: map[netip.Addr]revokedEndpoint{}, failedJoins: map[netip.Addr]int32{}, bindings: newBindings(), events: eventQueue{wake: make(chan struct{}, 1)}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	for _, id := range o.RemovedHostIDs {
 		c.removed[id] = true

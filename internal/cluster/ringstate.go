@@ -124,6 +124,34 @@ func withReplacement(tm *ring.TokenMetadata, states map[netip.Addr]gossip.Endpoi
 	return tm.WithReplacing(ep, x, dc, rack)
 }
 
+// withoutFailedJoins drops from states the endpoints that shut down
+// while joining (pending in prev, or recorded so before at the same
+// generation): a node whose bootstrap failed or was refused never owned
+// anything, and its shutdown STATUS would otherwise make it a member
+// owning ranges it has no data for. A restart (a new generation) may join
+// again. c.ringMu is held.
+func (c *Cluster) withoutFailedJoins(states map[netip.Addr]gossip.EndpointState, prev *ring.TokenMetadata) {
+	for ep, st := range states {
+		status, ok := st.Status()
+		if ep == c.o.Self || !ok || status.Kind != gossip.StatusShutdown {
+			if gen, failed := c.failedJoins[ep]; failed && st.HeartBeat.Generation != gen {
+				delete(c.failedJoins, ep)
+			}
+			continue
+		}
+		gen, failed := c.failedJoins[ep]
+		switch {
+		case failed && gen == st.HeartBeat.Generation:
+		case prev.IsPending(ep) && !prev.IsMember(ep):
+			c.failedJoins[ep] = st.HeartBeat.Generation
+			c.log.Info("node shut down while joining: it takes no part in the ring", "endpoint", ep.String())
+		default:
+			continue
+		}
+		delete(states, ep)
+	}
+}
+
 // ringTokens returns the tokens st gossips when its STATUS puts the
 // endpoint in the ring (as a member or pending).
 func ringTokens(st *gossip.EndpointState) ([]int64, bool) {
@@ -208,6 +236,7 @@ func (c *Cluster) rebuildRing() *ring.TokenMetadata {
 	}
 	snap := c.gossip.Snapshot()
 	c.withoutRevoked(snap) // as if LEFT
+	c.withoutFailedJoins(snap, prev)
 	leaving := c.applyRemovals(snap, prev)
 	tm, refused := buildRing(snap, incumbent, c.maxTokens())
 	for _, ep := range leaving {
