@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringdb/ringdb/internal/gossip"
+	"github.com/ringdb/ringdb/internal/messaging"
 )
 
 // A node that shuts down while joining (its bootstrap failed or was
@@ -38,5 +41,41 @@ func TestFailedJoinIsNoMember(t *testing.T) {
 	n.g.put(addr(3), st)
 	if !n.c.rebuildRing().IsPending(addr(3)) {
 		t.Fatal("node 3 restarted and joining is not pending")
+	}
+}
+
+// A joining node that no member answers a schema pull (the cluster
+// refuses it) fails its join instead of streaming nothing and going
+// NORMAL with no schema (an outside tester saw such a node announce
+// "bootstrap: complete spans=0" and serve CQL with no tables or roles).
+func TestJoinRefusedWithoutSchema(t *testing.T) {
+	h := newHarness(t)
+	peer := h.add(2, true, withTokens(tokensOf(2)), withSeeds(addr(2)))
+	peer.start(t)
+	peer.createTable(t, "ks", "t")
+	h.net.drop(messaging.VerbSchemaPull, true) // the members refuse this node
+	st := &fakeStreamer{}
+	n := h.add(1, true, withSeeds(addr(2)), func(o *Options) {
+		o.Streamer = st
+		o.AutoBootstrap = true
+		o.JoinTimeout = time.Minute
+	})
+	n.g.put(addr(2), peerState(2, true, "", ""))
+	done := make(chan error, 1)
+	go func() { done <- n.c.Start() }()
+	var err error
+	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "no member answered this node's schema pull") {
+		t.Fatalf("Start: %v", err)
+	}
+	if got := n.g.localHistory(gossip.AppStatus); len(got) == 0 || strings.HasPrefix(got[len(got)-1], "NORMAL") {
+		t.Fatalf("STATUS went through %q", got)
 	}
 }

@@ -192,6 +192,13 @@ func (c *Cluster) join(tokens []int64, bootstrap bool) error {
 		c.waitForRing(c.o.JoinTimeout) // a restart resuming its bootstrap
 	}
 	c.announceBoot(tokens)
+	if bootstrap {
+		// Streaming needs the schema: a joiner no member answers (the
+		// cluster refused it) must not go NORMAL with nothing streamed.
+		if err := c.joinSchema(); err != nil {
+			return err
+		}
+	}
 	c.catchUp()
 	if !bootstrap {
 		return nil
@@ -254,6 +261,22 @@ func (c *Cluster) saveBootstrapping(v bool) error {
 }
 
 // catchUp pulls the schema and roles of the live members when joining.
+// joinSchema pulls the schema from a live member, retrying for a few
+// gossip rounds (a member may not have seen this node's BOOT yet), and
+// fails when none answers: the members refuse this node (their logs say
+// why, e.g. an address still bound to the identity of a node that left).
+func (c *Cluster) joinSchema() error {
+	for range 10 {
+		if c.pullSchemaOnce() {
+			return nil
+		}
+		if !c.sleep(c.interval()) {
+			return errors.New("cluster: stopped while pulling the schema")
+		}
+	}
+	return fmt.Errorf("join: no member answered this node's schema pull (live peers: %s): the cluster does not admit it; the members' logs say why (for example, an address that belonged to a node which left stays bound to that node's identity: give this node another address)", formatAddrs(c.livePeers()))
+}
+
 func (c *Cluster) catchUp() {
 	c.pullSchemaFromLive()
 	if c.o.Roles != nil {

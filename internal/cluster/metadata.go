@@ -201,16 +201,31 @@ func (c *Cluster) pullSchemaFromLive() {
 	}
 }
 
+// pullSchemaOnce pulls the schema from the live peers until one answers;
+// it reports whether one did.
+func (c *Cluster) pullSchemaOnce() bool {
+	for _, ep := range c.livePeers() {
+		if c.pullSchemaFrom(ep) {
+			return true
+		}
+	}
+	return false
+}
+
 // pullSchema fetches an admitted member's schema and merges it (one pull
 // per peer at a time: a pull from a peer already being pulled from
 // returns at once); an endpoint that is not admitted is not asked, and
 // nothing is asked before this node is in the ring itself (see mayPull).
-func (c *Cluster) pullSchema(ep netip.Addr) {
+func (c *Cluster) pullSchema(ep netip.Addr) { c.pullSchemaFrom(ep) }
+
+// pullSchemaFrom is pullSchema reporting whether ep answered and its
+// schema merged.
+func (c *Cluster) pullSchemaFrom(ep netip.Addr) bool {
 	if !c.mayPull(ep, "schema") {
-		return
+		return false
 	}
 	if !c.beginPull(ep) {
-		return
+		return false
 	}
 	defer c.endPull(ep)
 	ctx, cancel := c.withTimeout(c.ctx, pullTimeout)
@@ -218,9 +233,9 @@ func (c *Cluster) pullSchema(ep netip.Addr) {
 	data, err := c.o.Messaging.Request(ctx, ep, messaging.VerbSchemaPull, nil)
 	if err != nil {
 		c.log.Debug("schema pull failed", "endpoint", ep.String(), "err", err)
-		return
+		return false
 	}
-	_ = c.mergeSchema(ep, "pull", data)
+	return c.mergeSchema(ep, "pull", data) == nil
 }
 
 // mayPull reports whether this node may pull metadata (what) from ep now:
