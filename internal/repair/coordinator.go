@@ -155,12 +155,18 @@ func describe(replicas []netip.Addr, r jobResult) string {
 // repairJob repairs one table on one range: it checks that every replica
 // is alive, gathers their trees, compares them pairwise and streams each
 // differing pair's sub-ranges both ways.
-func (s *Service) repairJob(ctx context.Context, sess Session, tbl TableRef) (jobResult, error) {
+func (s *Service) repairJob(ctx context.Context, sess Session, tbl TableRef) (res jobResult, err error) {
 	for _, ep := range sess.Replicas {
 		if !s.o.IsAlive(ep) {
 			return jobResult{}, fmt.Errorf("repair: replica %s is down", ep)
 		}
 	}
+	ctx, stop := s.watchReplicas(ctx, sess.Replicas)
+	defer func() {
+		if cause := stop(); cause != nil && err != nil {
+			err = cause // the replica that went down, not the cancelled wait
+		}
+	}()
 	trees, err := s.trees(ctx, sess, tbl.ID)
 	if err != nil {
 		return jobResult{}, err
@@ -175,6 +181,49 @@ func (s *Service) repairJob(ctx context.Context, sess Session, tbl TableRef) (jo
 		}
 	}
 	return jobResult{syncs: syncs}, nil
+}
+
+// replicaWatch is how often a running job checks that its replicas are
+// still alive.
+const replicaWatch = time.Second
+
+// watchReplicas returns a context cancelled when one of replicas is
+// marked down while the job runs (a request to a dead peer would
+// otherwise wait for the validation timeout), and the function that ends
+// the watch and returns why the context was cancelled, if it was.
+func (s *Service) watchReplicas(ctx context.Context, replicas []netip.Addr) (context.Context, func() error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(replicaWatch)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				for _, ep := range replicas {
+					if ep != s.o.Self && !s.o.IsAlive(ep) {
+						cancel(fmt.Errorf("repair: replica %s went down during the repair", ep))
+						return
+					}
+				}
+			}
+		}
+	})
+	return ctx, func() error {
+		close(done)
+		wg.Wait()
+		cause := context.Cause(ctx)
+		cancel(nil)
+		if errors.Is(cause, context.Canceled) {
+			return nil
+		}
+		return cause
+	}
 }
 
 // trees gathers every replica's tree of table over the session's range,

@@ -26,12 +26,13 @@ type memNet struct {
 	mu       sync.Mutex
 	handlers map[netip.Addr]map[messaging.Verb]messaging.Handler
 	down     map[netip.Addr]bool
+	silent   map[netip.Addr]bool // requests to it block until their context ends
 	calls    map[messaging.Verb]int
 }
 
 func newMemNet() *memNet {
 	return &memNet{handlers: map[netip.Addr]map[messaging.Verb]messaging.Handler{},
-		down: map[netip.Addr]bool{}, calls: map[messaging.Verb]int{}}
+		down: map[netip.Addr]bool{}, silent: map[netip.Addr]bool{}, calls: map[messaging.Verb]int{}}
 }
 
 func (n *memNet) setDown(a netip.Addr, down bool) {
@@ -73,8 +74,13 @@ func (e endpoint) Handle(v messaging.Verb, h messaging.Handler) {
 func (e endpoint) Request(ctx context.Context, to netip.Addr, v messaging.Verb, payload []byte) ([]byte, error) {
 	e.net.mu.Lock()
 	h, down := e.net.handlers[to][v], e.net.down[to] || e.net.down[e.self]
+	silent := e.net.silent[to]
 	e.net.calls[v]++
 	e.net.mu.Unlock()
+	if silent { // a peer that died before the failure detector noticed
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if down || h == nil {
 		return nil, fmt.Errorf("%s to %s: %w", v, to, messaging.ErrConnectionLost)
 	}
@@ -337,6 +343,43 @@ func TestRepairReplicaDown(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], "failed: repair: replica 127.0.0.3 is down") {
 		t.Fatalf("progress:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// A replica that dies during a repair, before the failure detector marks
+// it down, does not hang the repair until it comes back (an outside
+// tester waited 10 minutes): once it is marked down, its jobs fail naming
+// it.
+func TestRepairReplicaDiesDuring(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.write(t, rows(c.tables["t"], "k", 0, 50, 10), 1, 2)
+	c.net.mu.Lock()
+	c.net.silent[addr(3)] = true
+	c.net.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.nodes[0].repair.Repair(context.Background(), Command{Keyspace: "ks"}, func(string) {})
+		done <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c.net.mu.Lock()
+		n := c.net.calls[messaging.VerbRepairValidate]
+		c.net.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no validation request")
+		}
+	}
+	c.net.setDown(addr(3), true) // the failure detector notices
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "127.0.0.3") {
+			t.Fatalf("repair: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the repair still waits for a replica marked down")
 	}
 }
 
