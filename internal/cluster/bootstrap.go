@@ -25,7 +25,7 @@ type Streamer interface {
 // nodes moving into the ring at once could each stream from a replica the
 // other takes over (Cassandra's cassandra.consistent.rangemovement).
 func errRangeMovement(others []netip.Addr) error {
-	return fmt.Errorf("other bootstrapping nodes detected (%s): one node may join at a time; retry once it is NORMAL (as Cassandra with cassandra.consistent.rangemovement=true)", formatAddrs(others))
+	return fmt.Errorf("other bootstrapping nodes detected (%s): one node may join at a time; retry once it is NORMAL (as Cassandra with cassandra.consistent.rangemovement=true); a node that was killed while joining stays listed as joining (DJ in nodetool status) until it is restarted or removed with nodetool assassinate", formatAddrs(others))
 }
 
 // otherPending returns the endpoints other than self that are bootstrapping.
