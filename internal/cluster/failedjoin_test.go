@@ -63,15 +63,7 @@ func TestJoinRefusedWithoutSchema(t *testing.T) {
 	n.g.put(addr(2), peerState(2, true, "", ""))
 	done := make(chan error, 1)
 	go func() { done <- n.c.Start() }()
-	var err error
-	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	err := startResult(t, h, done)
 	if err == nil || !strings.Contains(err.Error(), "no member answered this node's schema pull") {
 		t.Fatalf("Start: %v", err)
 	}

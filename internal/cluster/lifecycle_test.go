@@ -150,16 +150,7 @@ func TestFirstStartAlone(t *testing.T) {
 			n := h.add(1, true, withSeeds(tc.seeds...), func(o *Options) { o.JoinTimeout = 5 * time.Second })
 			done := make(chan error, 1)
 			go func() { done <- n.c.Start() }()
-			var err error
-			driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
-				select {
-				case err = <-done:
-					return true
-				default:
-					return false
-				}
-			})
-			if err != nil {
+			if err := startResult(t, h, done); err != nil {
 				t.Fatal(err)
 			}
 			if took, want := h.clk.Now().Sub(t0), tc.wait+2*time.Second; took != want {
@@ -191,16 +182,7 @@ func TestSeedDoesNotBootstrap(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() { done <- n.c.Start() }()
-	var err error
-	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	if err != nil {
+	if err := startResult(t, h, done); err != nil {
 		t.Fatal(err)
 	}
 	if took, max := h.clk.Now().Sub(t0), time.Minute; took > max {
@@ -230,16 +212,7 @@ func TestSeedsStartingTogetherTakeTurns(t *testing.T) {
 	default:
 	}
 	n.g.put(addr(1), peerState(1, true, gossip.BootStatus(tokensOf(1)[0]), ""))
-	var err error
-	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
-	if err != nil {
+	if err := startResult(t, h, done); err != nil {
 		t.Fatal(err)
 	}
 	if own := primaryShare(n.c.Ring().Tokens(n.addr), tokensOf(1)); own < 0.4 || own > 0.6 {
@@ -320,4 +293,20 @@ func TestStopEndsJoinWait(t *testing.T) {
 	if !h.clk.Now().Equal(t0) {
 		t.Fatal("the clock moved")
 	}
+}
+
+// startResult advances the fake clock until the Start running on done
+// returns, and returns its error.
+func startResult(t *testing.T, h *harness, done <-chan error) error {
+	t.Helper()
+	var err error
+	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	return err
 }
