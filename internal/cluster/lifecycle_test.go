@@ -254,15 +254,7 @@ func TestNonSeedRefusesToStartAlone(t *testing.T) {
 	n := h.add(1, true, withSeeds(addr(9)), func(o *Options) { o.JoinTimeout = 5 * time.Second })
 	done := make(chan error, 1)
 	go func() { done <- n.c.Start() }()
-	var err error
-	driveTimers(t, h.clk, 30*time.Second, "Start", func() bool {
-		select {
-		case err = <-done:
-			return true
-		default:
-			return false
-		}
-	})
+	err := startResult(t, h, done)
 	if err == nil || !strings.Contains(err.Error(), "unable to gossip with any seed ("+addr(9).String()+")") {
 		t.Fatalf("Start: %v", err)
 	}

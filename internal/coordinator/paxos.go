@@ -200,11 +200,11 @@ func (t paxosTransport) Commit(ctx context.Context, to netip.Addr, key string, p
 // read-and-check of the statement, called once this coordinator holds a
 // quorum's promise for the partition: it reads the partition at the
 // serial consistency's quorum, evaluates the conditions and, when they
-// hold, returns the mutations stamped at ts (the ballot's time). serial is SERIAL or
-// LOCAL_SERIAL (the participants: every replica, pending ones included,
-// or those of the local DC), commit the consistency the decided update is
-// committed at. check reads and decides; CAS reports whether the update
-// was applied. Errors are Cassandra's: Unavailable when too few
+// hold, returns the mutations stamped at ts (the ballot's time). serial
+// is SERIAL or LOCAL_SERIAL (the participants: every replica, pending
+// ones included, or those of the local DC), commit the consistency the
+// decided update is committed at. CAS reports whether the update was
+// applied. Errors are Cassandra's: Unavailable when too few
 // participants are alive, WriteTimeout with writeType CAS when the round
 // did not complete (outcome unknown when the proposal may have been
 // accepted), with writeType SIMPLE when the decided update was committed

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringdb/ringdb/internal/consistency"
 	"github.com/ringdb/ringdb/internal/cqlerr"
+	"github.com/ringdb/ringdb/internal/paxos"
 	"github.com/ringdb/ringdb/internal/storage"
 )
 
@@ -133,4 +134,28 @@ func TestDecodePaxos(t *testing.T) {
 			t.Fatalf("%x decoded", p)
 		}
 	}
+}
+
+// FuzzDecodePaxosRequest: whatever a peer sends as a PAXOS_* request, the
+// framing and the ballot and proposal decoders answer an error or a value,
+// never a panic, and never allocate beyond the input.
+func FuzzDecodePaxosRequest(f *testing.F) {
+	f.Add(encodePaxos("k", paxos.NewBallot(1, 2).Marshal()))
+	f.Add(encodePaxos("key", paxos.Proposal{Ballot: paxos.NewBallot(3, 4), Update: []byte("u")}.Marshal()))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		key, body, err := decodePaxos(p)
+		if err != nil {
+			return
+		}
+		if len(key)+len(body) > len(p) {
+			t.Fatalf("key %d and body %d bytes from %d", len(key), len(body), len(p))
+		}
+		var b paxos.Ballot
+		_ = b.Unmarshal(body)
+		var prop paxos.Proposal
+		if prop.Unmarshal(body) == nil && len(prop.Update) > len(body) {
+			t.Fatalf("update of %d bytes from a %d-byte body", len(prop.Update), len(body))
+		}
+	})
 }

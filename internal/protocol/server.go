@@ -598,7 +598,9 @@ func (c *conn) serve() {
 const processingCopies = 2
 
 // reserveBody reserves a frame's body from the server's budget before it
-// is read (frame.Reader's before-body hook). Handshake frames are not
+// is read (frame.Reader's before-body hook), with processingCopies times
+// more for a body processing uses as it is (an uncompressed frame, or the
+// decompressed size of a compressed one). Handshake frames are not
 // counted: MaxPreAuthFrameSize and MaxUnauthenticated bound them, and a
 // spent budget must not keep new clients from logging in.
 func (c *conn) reserveBody(h frame.Header) error {
@@ -606,6 +608,11 @@ func (c *conn) reserveBody(h frame.Header) error {
 		return nil
 	}
 	n := int64(h.Length)
+	if !h.Has(frame.FlagCompression) {
+		// The body processing works on (as read, or decompressed): its
+		// copies are reserved with it, in one acquisition.
+		n *= 1 + processingCopies
+	}
 	if err := c.s.budget.acquire(c.ctx, n); err != nil {
 		return err
 	}
@@ -660,11 +667,6 @@ func (c *conn) readOne(r *frame.Reader) bool {
 	reqBody := req.Body
 	if !h.Has(frame.FlagCompression) {
 		reqBody = append([]byte(nil), req.Body...)
-	}
-	// Processing copies the body again (the statement text, its tokens and
-	// parse): those bytes are reserved too, before the request runs.
-	if err := c.reserveBody(frame.Header{Length: int32(processingCopies * len(reqBody))}); err != nil {
-		return false
 	}
 	select {
 	case c.inflight <- struct{}{}:
